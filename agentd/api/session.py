@@ -1,0 +1,129 @@
+"""Session methods (PROTOCOL §5): validate params, call the core, shape the result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from agentd.api.context import ApiContext
+from agentd.core.runtime import ApprovalDecision
+from agentd.protocol.methods import (
+    QueueRemoveParams,
+    SessionCreateParams,
+    SessionIdParams,
+    SessionInterruptParams,
+    SessionSendParams,
+    SessionSteerParams,
+)
+from agentd.protocol.params import parse_params
+from agentd.rpc.connection import ClientRequestError
+
+log = logging.getLogger("agentd.api")
+
+#: How long a tool call waits for the client's approval before it counts as denied.
+APPROVAL_TIMEOUT_S = 300.0
+_DECISIONS: tuple[ApprovalDecision, ...] = ("allow", "allow_session", "deny")
+
+
+def make_approver(ctx: ApiContext, timeout: float = APPROVAL_TIMEOUT_S) -> Any:
+    """Ask the client with ``session.tool.approve``; anything but a valid answer denies."""
+
+    async def approve(
+        session_id: str, turn_id: str, call: Mapping[str, Any]
+    ) -> tuple[ApprovalDecision, str | None]:
+        try:
+            answer = await ctx.connection.request(
+                "session.tool.approve",
+                {"session_id": session_id, "turn_id": turn_id, "call": dict(call)},
+                timeout,
+            )
+        except TimeoutError:
+            return "deny", f"no approval within {timeout:g} s"
+        except ClientRequestError as exc:
+            return "deny", f"the client answered with an error: {exc}"
+        if not isinstance(answer, dict) or answer.get("decision") not in _DECISIONS:
+            log.warning("invalid approval answer %r treated as deny", answer)
+            return "deny", "invalid approval answer"
+        note = answer.get("message")
+        decision: ApprovalDecision = answer["decision"]
+        return decision, note if isinstance(note, str) else None
+
+    return approve
+
+
+def register(ctx: ApiContext) -> None:
+    conn = ctx.connection
+    manager = ctx.manager
+
+    async def create(raw: Any) -> Any:
+        p = parse_params("session.create", SessionCreateParams, raw)
+        session = manager.create(
+            title=p.title,
+            cwd=p.cwd,
+            provider=p.provider,
+            model=p.model,
+            system_prompt=p.system_prompt,
+            approval_policy=p.approval_policy,
+        )
+        manager.runtime.bus.emit(
+            "state.changed",
+            {
+                "reason": "session_created",
+                "session_id": session.id,
+                "snapshot": ctx.lifecycle.state_snapshot(),
+            },
+        )
+        return {"session_id": session.id, "state": session.snapshot()}
+
+    async def get(raw: Any) -> Any:
+        p = parse_params("session.get", SessionIdParams, raw)
+        return manager.get(p.session_id).snapshot()
+
+    async def send(raw: Any) -> Any:
+        p = parse_params("session.send", SessionSendParams, raw)
+        return manager.get(p.session_id).send(p.text, p.images, p.enqueue)
+
+    async def steer(raw: Any) -> Any:
+        p = parse_params("session.steer", SessionSteerParams, raw)
+        return {"session_id": p.session_id, "accepted": manager.get(p.session_id).steer(p.text)}
+
+    async def interrupt(raw: Any) -> Any:
+        p = parse_params("session.interrupt", SessionInterruptParams, raw)
+        interrupted = manager.get(p.session_id).interrupt(clear_queue=p.clear_queue)
+        return {"session_id": p.session_id, "interrupted": interrupted}
+
+    async def queue_list(raw: Any) -> Any:
+        p = parse_params("session.queue.list", SessionIdParams, raw)
+        return {"session_id": p.session_id, "queue": manager.get(p.session_id).queue_list()}
+
+    async def queue_clear(raw: Any) -> Any:
+        p = parse_params("session.queue.clear", SessionIdParams, raw)
+        return {
+            "session_id": p.session_id,
+            "cleared_count": manager.get(p.session_id).queue_clear(),
+        }
+
+    async def queue_remove(raw: Any) -> Any:
+        p = parse_params("session.queue.remove", QueueRemoveParams, raw)
+        removed = manager.get(p.session_id).queue_remove(p.id)
+        return {"session_id": p.session_id, "id": p.id, "removed": removed}
+
+    async def clear_session(raw: Any) -> Any:
+        p = parse_params("history.clear_session", SessionIdParams, raw)
+        await manager.get(p.session_id).clear()
+        return {"session_id": p.session_id, "cleared": True}
+
+    async def tools_list(raw: Any) -> Any:
+        return {"tools": manager.runtime.tools.specs()}
+
+    conn.register("session.create", create)
+    conn.register("session.get", get)
+    conn.register("session.send", send)
+    conn.register("session.steer", steer)
+    conn.register("session.interrupt", interrupt)
+    conn.register("session.queue.list", queue_list)
+    conn.register("session.queue.clear", queue_clear)
+    conn.register("session.queue.remove", queue_remove)
+    conn.register("history.clear_session", clear_session)
+    conn.register("tools.list", tools_list)

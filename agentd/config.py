@@ -1,0 +1,56 @@
+"""Settings: command-line options, then environment variables, then defaults.
+
+Secrets read here (API keys) are kept in memory only; nothing in this module writes them anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import attrs
+
+Framing = Literal["auto", "lsp", "ndjson"]
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+
+def default_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$AGENTD_HOME``, else the platform's user data directory for agentd."""
+    env = os.environ if env is None else env
+    if env.get("AGENTD_HOME"):
+        return Path(env["AGENTD_HOME"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("agentd"))
+
+
+@attrs.frozen
+class Settings:
+    framing: Framing = "auto"
+    log_level: str = "WARNING"
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    script_dirs: tuple[Path, ...] = ()
+    cwd: Path = attrs.field(factory=Path.cwd)
+    openai_api_key: str | None = attrs.field(default=None, repr=False)
+    openrouter_api_key: str | None = attrs.field(default=None, repr=False)
+
+
+def settings_from_env(
+    *,
+    framing: Framing = "auto",
+    log_level: str | None = None,
+    max_message_size: int | None = None,
+    script_dirs: tuple[Path, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    env = os.environ if env is None else env
+    return Settings(
+        framing=framing,
+        log_level=(log_level or env.get("AGENTD_LOG_LEVEL") or "WARNING").upper(),
+        max_message_size=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
+        script_dirs=script_dirs,
+        openai_api_key=env.get("OPENAI_API_KEY") or None,
+        openrouter_api_key=env.get("OPENROUTER_API_KEY") or None,
+    )

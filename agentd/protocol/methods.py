@@ -1,0 +1,79 @@
+"""Params types of the methods agentd serves (wire names are snake_case as the reference)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+
+@attrs.frozen
+class NoParams:
+    """For methods that take nothing (params are ignored, as the reference)."""
+
+
+@attrs.frozen
+class HandshakeParams:
+    protocol_version: str | None = None
+    strict: bool = False
+    client_name: str | None = None
+    client_version: str | None = None
+
+
+@attrs.frozen
+class InitializeParams:
+    process_id: int | None = attrs.field(default=None, metadata={"wire": "processId"})
+    client_info: dict[str, Any] | None = attrs.field(default=None, metadata={"wire": "clientInfo"})
+    capabilities: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class ShutdownParams:
+    reason: str | None = None
+
+
+@attrs.frozen
+class SessionCreateParams:
+    title: str | None = None
+    cwd: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    system_prompt: str | None = None
+    approval_policy: Literal["auto", "ask", "read_only"] | None = None
+    resume_id: str | None = None
+
+
+@attrs.frozen
+class SessionIdParams:
+    session_id: str
+
+
+@attrs.frozen
+class SessionSendParams:
+    session_id: str
+    text: str | None = None
+    images: Any = None
+    enqueue: bool = False
+
+
+@attrs.frozen
+class SessionSteerParams:
+    session_id: str
+    text: str
+
+
+@attrs.frozen
+class SessionInterruptParams:
+    session_id: str
+    clear_queue: bool = False
+
+
+@attrs.frozen
+class QueueRemoveParams:
+    session_id: str
+    id: str
+
+
+@attrs.frozen
+class CancelParams:
+    id: Any = None

@@ -1,0 +1,268 @@
+"""The JSON-RPC 2.0 connection over asyncio streams.
+
+Reads framed messages, classifies them as the reference does (loaf-behaviour §1.2), dispatches
+requests concurrently and answers every one of them by id: with a result, an ``RpcError``, a
+``-32800`` after ``$/cancelRequest`` or ``-32603`` for a bug (the traceback goes to stderr, never to
+the client).
+
+Ordering: one task is created per request, in arrival order, and asyncio starts tasks in creation
+order. Handlers make their state changes before their first ``await``, so a ``session.send``
+followed in the same write by ``session.interrupt`` behaves as if they were handled one after the
+other, while slow requests still do not hold up fast ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agentd.protocol import errors
+from agentd.protocol.errors import RpcError
+from agentd.rpc.outbox import Outbox
+from agentd.rpc.sink import ByteSink
+from agentd.wire import AutoDecoder, FramingError, Message, encode_lsp, encode_ndjson
+
+log = logging.getLogger("agentd.rpc")
+
+Handler = Callable[[Any], Awaitable[Any]]
+CANCEL_METHOD = "$/cancelRequest"
+_NO_ID = object()
+
+
+class ClientRequestError(Exception):
+    """The client answered a server→client request with an error."""
+
+    def __init__(self, error: Any) -> None:
+        detail = error if isinstance(error, dict) else {"message": str(error)}
+        super().__init__(str(detail.get("message", "client error")))
+        self.code = detail.get("code")
+        self.data = detail.get("data")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def _is_valid_id(value: Any) -> bool:
+    return (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int | float) and not isinstance(value, bool))
+    )
+
+
+def _id_key(value: Any) -> tuple[str, Any]:
+    """Ids ``1`` and ``"1"`` are different requests; ``1`` and ``1.0`` are the same number."""
+    return ("s", value) if isinstance(value, str) else ("n", value)
+
+
+class Connection:
+    """One client on a byte stream pair; see the module docstring."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        sink: ByteSink,
+        *,
+        framing: str = "auto",
+        max_message_size: int = 64 * 1024 * 1024,
+        max_inflight: int = 1024,
+    ) -> None:
+        self._reader = reader
+        self._decoder = AutoDecoder(max_message_size=max_message_size, forced=framing)  # type: ignore[arg-type]
+        initial = encode_ndjson if framing == "ndjson" else encode_lsp
+        self.outbox = Outbox(sink, initial)
+        self.methods: dict[str, Handler] = {}
+        self.notification_methods: dict[str, Handler] = {}
+        self._inflight: dict[tuple[str, Any], asyncio.Task[None]] = {}
+        self._notification_tasks: set[asyncio.Task[None]] = set()
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._max_inflight = max_inflight
+        self.refusing = False  # set after a shutdown: later requests are answered with an error
+
+    # -- registration ----------------------------------------------------------------------
+
+    def register(self, name: str, handler: Handler) -> None:
+        self.methods[name] = handler
+
+    def register_notification(self, name: str, handler: Handler) -> None:
+        """A handler for a client notification that is not also a request method (``exit``)."""
+        self.notification_methods[name] = handler
+
+    @property
+    def framing(self) -> str | None:
+        return self._decoder.framing
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def notify(self, method: str, params: Any) -> None:
+        self.outbox.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def send_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> None:
+        self.outbox.send_event(type_, timestamp, payload)
+
+    async def request(self, method: str, params: Any, timeout: float) -> Any:
+        """Send a server→client request (id ``agentd-<n>``) and wait, bounded, for its answer.
+
+        On timeout or cancellation the client is told with ``$/cancelRequest``.
+        """
+        request_id = f"agentd-{next(self._ids)}"
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        self.outbox.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            self.notify(CANCEL_METHOD, {"id": request_id})
+            raise
+        finally:
+            self._pending.pop(request_id, None)
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Read until stdin ends; in-flight requests are then answered with ``-32800``."""
+        while True:
+            if self.outbox.over_limit:
+                await self.outbox.wait_relieved()
+            data = await self._reader.read(1 << 16)
+            if not data:
+                self._handle_wire(self._decoder.eof())
+                break
+            self._handle_wire(self._decoder.feed(data))
+        await self.cancel_inflight()
+
+    async def cancel_inflight(self) -> None:
+        tasks = list(self._inflight.values()) + list(self._notification_tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2.0)
+        for future in self._pending.values():
+            if not future.done():
+                future.cancel()
+
+    def _handle_wire(self, events: list[Message | FramingError]) -> None:
+        if self._decoder.framing == "ndjson":
+            self.outbox.frame = encode_ndjson
+        for event in events:
+            if isinstance(event, Message):
+                self._handle_body(event.body)
+            elif event.reason == "message_too_large":
+                self._reply_error(None, errors.message_too_large(event.detail))
+            else:
+                self._reply_error(None, errors.invalid_header(event.detail))
+
+    def _handle_body(self, body: bytes) -> None:
+        try:
+            message = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._reply_error(None, errors.parse_error(str(exc)))
+            return
+        if isinstance(message, list):
+            self._reply_error(None, errors.batch_not_supported())
+            return
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+            self._reply_error(None, errors.invalid_request())
+            return
+        method = message.get("method")
+        if method is None and "id" in message and ("result" in message or "error" in message):
+            self._handle_response(message)
+            return
+        if not isinstance(method, str) or not method.strip():
+            self._reply_error(None, errors.invalid_request())
+            return
+        params = message.get("params")
+        if "id" not in message:
+            self._handle_notification(method, params)
+            return
+        request_id = message["id"]
+        if not _is_valid_id(request_id):
+            self._reply_error(None, errors.invalid_request())
+            return
+        self._handle_request(request_id, method, params)
+
+    def _handle_request(self, request_id: Any, method: str, params: Any) -> None:
+        if self.refusing:
+            self._reply_error(request_id, errors.shutting_down())
+            return
+        handler = self.methods.get(method)
+        if handler is None:
+            self._reply_error(request_id, errors.method_not_found(method))
+            return
+        if len(self._inflight) >= self._max_inflight:
+            self._reply_error(
+                request_id, errors.overloaded("too many requests in flight", retry_after_ms=100)
+            )
+            return
+        key = _id_key(request_id)
+        task = asyncio.get_running_loop().create_task(self._run(request_id, handler, params))
+        self._inflight[key] = task
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    def _forget(self, key: tuple[str, Any], task: asyncio.Task[None]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+
+    async def _run(self, request_id: Any, handler: Handler, params: Any) -> None:
+        try:
+            result = await handler(params)
+        except RpcError as exc:
+            self._reply_error(request_id, exc)
+        except asyncio.CancelledError:
+            self._reply_error(request_id, errors.request_cancelled())
+        except Exception:
+            log.exception("request %r failed", request_id)
+            self._reply_error(request_id, errors.internal_error())
+        else:
+            try:
+                self.outbox.send({"jsonrpc": "2.0", "id": request_id, "result": result})
+            except (TypeError, ValueError):
+                log.exception("result of request %r is not JSON", request_id)
+                self._reply_error(request_id, errors.internal_error())
+
+    def _handle_notification(self, method: str, params: Any) -> None:
+        if method == CANCEL_METHOD:
+            target = params.get("id", _NO_ID) if isinstance(params, dict) else _NO_ID
+            if target is not _NO_ID and _is_valid_id(target):
+                task = self._inflight.get(_id_key(target))
+                if task is not None:
+                    task.cancel()
+            return
+        handler = self.notification_methods.get(method) or self.methods.get(method)
+        if handler is None or (self.refusing and method not in self.notification_methods):
+            log.debug("ignoring notification %s", method)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._run_notification(method, handler, params)
+        )
+        self._notification_tasks.add(task)
+        task.add_done_callback(self._notification_tasks.discard)
+
+    async def _run_notification(self, method: str, handler: Handler, params: Any) -> None:
+        try:
+            await handler(params)
+        except RpcError as exc:
+            log.info("notification %s failed: %s", method, exc.message)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("notification %s failed", method)
+
+    def _handle_response(self, message: dict[str, Any]) -> None:
+        future = self._pending.get(message["id"]) if isinstance(message["id"], str) else None
+        if future is None or future.done():
+            log.warning("response to unknown request id %r ignored", message["id"])
+            return
+        if "error" in message:
+            future.set_exception(ClientRequestError(message["error"]))
+        else:
+            future.set_result(message.get("result"))
+
+    def _reply_error(self, request_id: Any, error: RpcError) -> None:
+        self.outbox.send({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})

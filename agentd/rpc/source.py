@@ -1,0 +1,44 @@
+"""Where inbound bytes come from: an asyncio pipe reader, or a thread for regular files.
+
+asyncio's read pipes accept pipes, sockets and character devices only; ``agentd < requests.txt``
+gives a regular file, which is read in a daemon thread instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import threading
+
+READ_SIZE = 1 << 16
+
+
+async def open_source(fd: int) -> asyncio.StreamReader:
+    """A ``StreamReader`` over ``fd`` (owned by the reader from now on)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=READ_SIZE * 4, loop=loop)
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        _start_file_thread(fd, reader, loop)
+        return reader
+    pipe = os.fdopen(fd, "rb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
+    return reader
+
+
+def _start_file_thread(
+    fd: int, reader: asyncio.StreamReader, loop: asyncio.AbstractEventLoop
+) -> None:
+    def pump() -> None:
+        try:
+            while True:
+                data = os.read(fd, READ_SIZE)
+                if not data:
+                    break
+                loop.call_soon_threadsafe(reader.feed_data, data)
+        except OSError:
+            pass
+        finally:
+            loop.call_soon_threadsafe(reader.feed_eof)
+
+    threading.Thread(target=pump, name="agentd-stdin", daemon=True).start()

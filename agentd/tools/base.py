@@ -1,0 +1,46 @@
+"""The tool interface and registry.
+
+Tools know nothing of sessions: they take parsed arguments and a ``ToolContext`` (the workspace
+root and limits) and return a ``ToolResult``. An interrupt cancels the awaiting task; a tool that
+started processes must kill them (the whole process group) before letting ``CancelledError``
+propagate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+
+@attrs.frozen
+class ToolContext:
+    """Where and how a tool call runs."""
+
+    workspace_root: Path
+    call_id: str = ""
+    #: Upper bound for any single tool call, in seconds (tools may use a smaller own default).
+    max_timeout_s: float = 1200.0
+
+
+@attrs.frozen
+class ToolResult:
+    """A tool's outcome: ``output`` is JSON-serialisable; ``error`` is set when ``ok`` is false."""
+
+    ok: bool
+    output: Any
+    error: str | None = None
+
+
+class Tool(Protocol):
+    """A built-in tool."""
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+    #: True when the tool changes files or runs commands (refused under ``read_only``).
+    mutates: bool
+
+    async def run(self, arguments: Mapping[str, Any], context: ToolContext) -> ToolResult: ...

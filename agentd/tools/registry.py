@@ -1,0 +1,91 @@
+"""The table of tools a session may call, and the one place tool failures are shaped.
+
+``ToolRegistry.run`` is what the agent loop calls: it validates arguments against the tool's
+schema and turns every failure into a ``ToolResult`` with the reference's shapes, so a bad call
+from the model becomes a message the model can read rather than an exception in the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from agentd.tools.base import Tool, ToolContext, ToolResult
+from agentd.tools.bash import BashTool
+from agentd.tools.errors import InvalidToolInput, ToolError
+from agentd.tools.grep_files import GrepFilesTool
+from agentd.tools.list_dir import ListDirTool
+from agentd.tools.read_file import ReadFileTool
+from agentd.tools.schema import validate_arguments
+
+logger = logging.getLogger("agentd.tools")
+
+
+class ToolRegistry:
+    """Tools by name."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+
+    def register(self, tool: Tool) -> None:
+        """Add ``tool``; a second tool with the same name is a programming error."""
+        if tool.name in self._tools:
+            raise ValueError(f"tool already registered: {tool.name}")
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def specs(self) -> list[dict[str, Any]]:
+        """The declarations sent to the model and returned by ``tools.list``, sorted by name."""
+        return [
+            {
+                "name": tool.name,
+                "description": tool.description,
+                "input_schema": dict(tool.input_schema),
+            }
+            for tool in (self._tools[name] for name in self.names())
+        ]
+
+    async def run(self, name: str, arguments: Any, context: ToolContext) -> ToolResult:
+        """Run tool ``name``; never raises except ``CancelledError`` (an interrupt)."""
+        tool = self._tools.get(name)
+        if tool is None:
+            return ToolResult(
+                ok=False,
+                output={"callId": context.call_id, "tool": name, "status": "not_found"},
+                error=f"unknown tool: {name}",
+            )
+        try:
+            checked: Mapping[str, Any] = validate_arguments(tool.input_schema, arguments)
+            return await tool.run(checked, context)
+        except asyncio.CancelledError:
+            raise
+        except InvalidToolInput as exc:
+            return ToolResult(
+                ok=False,
+                output={"status": "invalid_input", "message": exc.message},
+                error=exc.message,
+            )
+        except ToolError as exc:
+            return ToolResult(ok=False, output=exc.message, error=exc.message)
+        except Exception as exc:
+            logger.exception("tool %s failed (call %s)", name, context.call_id)
+            return ToolResult(
+                ok=False,
+                output={"callId": context.call_id, "tool": name, "status": "error"},
+                error=str(exc) or type(exc).__name__,
+            )
+
+
+def default_registry() -> ToolRegistry:
+    """A registry holding every built-in tool."""
+    registry = ToolRegistry()
+    for tool in (BashTool(), GrepFilesTool(), ListDirTool(), ReadFileTool()):
+        registry.register(tool)
+    return registry
