@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve JSON-RPC on stdin/stdout (the default)")
     _add_serve_options(serve)
+    commands.add_parser("demo", help="drive a real daemon through a scripted conversation")
     chat = commands.add_parser("chat", help="run one prompt and stream the answer")
     chat.add_argument("prompt", nargs="?", default="-", help="the prompt, or - to read stdin")
     chat.add_argument("--json", action="store_true", help="print every event as one JSON line")
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from agentd.demo import run_demo
+
+        return run_demo()
     if args.command == "chat":
         from agentd.chat import run_chat
 

@@ -243,7 +243,7 @@ class Session:
         return False
 
     async def clear(self) -> None:
-        """Forget the conversation (memory only); a running turn is interrupted and awaited first."""
+        """Forget the conversation (memory only); a running turn is interrupted, awaited first."""
         self.queue_clear()
         if self.turn is not None:
             self.interrupt()

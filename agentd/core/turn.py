@@ -79,7 +79,7 @@ class Turn:
         self.raw_images = images
         self.images: list[dict[str, Any]] = []
         self.interrupting = False
-        #: Messages this turn adds to the model context (committed when it completes or is interrupted).
+        #: Messages this turn adds to the model context (kept unless the turn fails).
         self.messages: list[ChatMessage] = []
         self._task: asyncio.Task[None] | None = None
         self._finished = False

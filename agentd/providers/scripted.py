@@ -11,6 +11,7 @@ Script selection per request: a ``script:NAME`` token in the last user message, 
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import json
 import os
@@ -57,6 +58,8 @@ FINISHED_TEXT = "(script finished)"
 #: ``{last_tool_result}`` is cut to this many characters (plus an ellipsis).
 TOOL_RESULT_LIMIT = 200
 
+#: Turns whose script choice is remembered (oldest forgotten first).
+_PINNED_TURNS = 4096
 _PROMPT_RULE = re.compile(r"\bscript:([A-Za-z0-9_.-]+)")
 _TEMPLATE = re.compile(r"\{(prompt|last_tool_result|round)\}")
 #: Undelayed pieces still hand the loop a turn this often, so an interrupt lands mid-stream.
@@ -79,6 +82,7 @@ class ScriptedProvider:
     def __init__(self, script_dirs: Sequence[Path] = ()) -> None:
         self._script_dirs = tuple(Path(d) for d in script_dirs)
         self._cache: dict[str, tuple[_Stamp, Script]] = {}
+        self._turn_scripts: collections.OrderedDict[str, str] = collections.OrderedDict()
 
     def search_path(self) -> list[Traversable]:
         """Directories searched in order; the environment is read each time so it can change."""
@@ -117,11 +121,22 @@ class ScriptedProvider:
         return self._load(source, name)
 
     def select_script_name(self, request: ModelRequest) -> str:
-        """``script:NAME`` in the last user message beats ``request.model``, which beats echo."""
+        """``script:NAME`` in the last user message beats ``request.model``, which beats echo.
+
+        The choice made at a turn's first request holds for the whole turn (keyed by
+        ``turn_id``), so a steer without a ``script:`` token does not change the script.
+        """
+        pinned = self._turn_scripts.get(request.turn_id) if request.turn_id else None
+        if pinned is not None:
+            return pinned
         match = _PROMPT_RULE.search(_last_text(request.messages, "user"))
-        if match:
-            return match.group(1).rstrip(".")  # "use script:echo." ends a sentence
-        return request.model or DEFAULT_SCRIPT
+        # "use script:echo." ends a sentence: the full stop is not part of the name
+        name = match.group(1).rstrip(".") if match else request.model or DEFAULT_SCRIPT
+        if request.turn_id:
+            self._turn_scripts[request.turn_id] = name
+            while len(self._turn_scripts) > _PINNED_TURNS:
+                self._turn_scripts.popitem(last=False)
+        return name
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
         """Play the round for ``request.round_index``; errors surface as ``ProviderError``."""

@@ -8,6 +8,7 @@ from the model becomes a message the model can read rather than an exception in 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -47,7 +48,7 @@ class ToolRegistry:
             {
                 "name": tool.name,
                 "description": tool.description,
-                "input_schema": dict(tool.input_schema),
+                "input_schema": copy.deepcopy(dict(tool.input_schema)),
             }
             for tool in (self._tools[name] for name in self.names())
         ]

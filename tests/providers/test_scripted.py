@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -351,6 +352,17 @@ def test_only_the_last_user_message_selects() -> None:
     extra = (ChatMessage(role="assistant", text="ok"), ChatMessage(role="user", text="plain"))
     request = make_request("script:bash", model="reasoning", extra=extra)
     assert ScriptedProvider().select_script_name(request) == "reasoning"
+
+
+def test_the_first_request_of_a_turn_pins_its_script() -> None:
+    provider = ScriptedProvider()
+    first = attrs.evolve(make_request("script:steer go", model="echo"), turn_id="t1")
+    assert provider.select_script_name(first) == "steer"
+    extra = (*tool_round("r"), ChatMessage(role="user", text="also mention cats"))
+    second = attrs.evolve(make_request("script:steer go", model="echo", extra=extra), turn_id="t1")
+    assert provider.select_script_name(second) == "steer"
+    other_turn = attrs.evolve(make_request("plain", model="echo"), turn_id="t2")
+    assert provider.select_script_name(other_turn) == "echo"
 
 
 async def test_a_steer_can_switch_script() -> None:
