@@ -16,7 +16,14 @@ from typing import Any
 
 from agentd.client import AgentdClient
 
-DIM, BOLD, CYAN, GREEN, YELLOW, RESET = "\033[2m", "\033[1m", "\033[36m", "\033[32m", "\033[33m", "\033[0m"
+DIM, BOLD, CYAN, GREEN, YELLOW, RESET = (
+    "\033[2m",
+    "\033[1m",
+    "\033[36m",
+    "\033[32m",
+    "\033[33m",
+    "\033[0m",
+)
 
 
 class Printer:
@@ -110,7 +117,9 @@ class Demo:
                     return
 
     async def send(self, text: str, **extra: Any) -> Any:
-        return await self.call("session.send", {"session_id": self.session_id, "text": text, **extra})
+        return await self.call(
+            "session.send", {"session_id": self.session_id, "text": text, **extra}
+        )
 
     async def run(self, workspace: Path) -> None:
         out = self.out
@@ -132,7 +141,9 @@ class Demo:
         out.title("a steer: extra input while the turn runs (injected after the tool round)")
         await self.send("script:steer run a slow command")
         await self.wait_for("session.tool.call.started")
-        await self.call("session.steer", {"session_id": self.session_id, "text": "also mention cats"})
+        await self.call(
+            "session.steer", {"session_id": self.session_id, "text": "also mention cats"}
+        )
         await self.show_until_ready()
 
         out.title("an interrupt, with a prompt queued behind the running turn")
@@ -147,8 +158,10 @@ class Demo:
 
         out.title("the session afterwards")
         state = await self.client.call("session.get", {"session_id": self.session_id})
-        print(f"  {len(state['messages'])} UI messages, {len(state['history'])} history messages, "
-              f"status {state['statusLabel']!r}, context ≈ {state['contextTokenEstimate']} tokens")
+        print(
+            f"  {len(state['messages'])} UI messages, {len(state['history'])} history messages, "
+            f"status {state['statusLabel']!r}, context ≈ {state['contextTokenEstimate']} tokens"
+        )
 
 
 async def _main(color: bool) -> int:

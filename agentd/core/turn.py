@@ -250,8 +250,14 @@ class Turn:
             except asyncio.CancelledError:
                 aborted = ToolResult(
                     ok=False,
-                    output={"callId": call.call_id, "tool": call.name, "status": "aborted"},
-                    error="tool call aborted by interrupt",
+                    output={
+                        "callId": call.call_id,
+                        "tool": call.name,
+                        "status": "error",
+                        "aborted": True,
+                        "exit_code": None,
+                    },
+                    error="process aborted (no exit code)",
                 )
                 executed.append(self._report_tool(round_index, call, aborted))
                 for skipped in calls[position + 1 :]:

@@ -31,6 +31,8 @@ log = logging.getLogger("agentd.rpc")
 Handler = Callable[[Any], Awaitable[Any]]
 CANCEL_METHOD = "$/cancelRequest"
 _NO_ID = object()
+#: At stdin EOF, how long requests already received may still run before they are cancelled.
+EOF_GRACE_S = 0.5
 
 
 class ClientRequestError(Exception):
@@ -135,6 +137,10 @@ class Connection:
                 self._handle_wire(self._decoder.eof())
                 break
             self._handle_wire(self._decoder.feed(data))
+        # Requests that arrived together with the EOF (``agentd < requests.txt``) have not even
+        # started yet: let them finish (bounded) instead of cancelling every one of them.
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()), timeout=EOF_GRACE_S)
         await self.cancel_inflight()
 
     async def cancel_inflight(self) -> None:
@@ -203,11 +209,15 @@ class Connection:
         key = _id_key(request_id)
         task = asyncio.get_running_loop().create_task(self._run(request_id, handler, params))
         self._inflight[key] = task
-        task.add_done_callback(lambda done: self._forget(key, done))
+        task.add_done_callback(lambda done: self._forget(key, request_id, done))
 
-    def _forget(self, key: tuple[str, Any], task: asyncio.Task[None]) -> None:
+    def _forget(self, key: tuple[str, Any], request_id: Any, task: asyncio.Task[None]) -> None:
         if self._inflight.get(key) is task:
             del self._inflight[key]
+        if task.cancelled():
+            # Cancelled before its first step (``$/cancelRequest`` in the same read, or EOF):
+            # ``_run`` never ran, so its ``except CancelledError`` could not answer.
+            self._reply_error(request_id, errors.request_cancelled())
 
     async def _run(self, request_id: Any, handler: Handler, params: Any) -> None:
         try:

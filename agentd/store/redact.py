@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_BEFORE = r"(?<![A-Za-z0-9_\-+/=.])"
+_BEFORE = r"(?<![A-Za-z0-9_\-+/])"
 _PATTERN = re.compile(
     "|".join(
         (

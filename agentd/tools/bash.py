@@ -42,6 +42,15 @@ def error_text(result: ProcessResult) -> str | None:
     return f"process {what} ({code})"
 
 
+#: agentd's own credentials: never handed to commands the model runs (their output is history).
+SECRET_ENV_VARS = frozenset({"OPENAI_API_KEY", "OPENROUTER_API_KEY", "ANTIGRAVITY_TOKEN"})
+
+
+def child_environment() -> dict[str, str]:
+    """The daemon's environment without agentd's own secrets."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS}
+
+
 class BashTool:
     """Runs a command with ``bash -c`` (``sh -c`` without bash) in the workspace."""
 
@@ -89,7 +98,7 @@ class BashTool:
             raise InvalidToolInput(exc.message) from exc
         if not cwd.is_dir():
             raise InvalidToolInput(f"cwd is not a directory: {arguments.get('cwd')}")
-        env = {**os.environ, **arguments.get("env", {})}
+        env = {**child_environment(), **arguments.get("env", {})}
         shell = find_shell()
         try:
             result = await run_process(

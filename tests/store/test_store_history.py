@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_helpers import make_record
@@ -40,8 +41,8 @@ def five(store: HistoryStore) -> list[Path]:
     ]
 
 
-def ids(result: dict[str, object]) -> list[str]:
-    return [row["id"] for row in result["sessions"]]  # type: ignore[attr-defined, index]
+def ids(result: dict[str, Any]) -> list[str]:
+    return [row["id"] for row in result["sessions"]]
 
 
 def test_list_shape_and_order(store: HistoryStore, five: list[Path]) -> None:
@@ -54,7 +55,7 @@ def test_list_shape_and_order(store: HistoryStore, five: list[Path]) -> None:
         None,
     )
     assert ids(result) == ["r4", "r3", "r2", "r1", "r1b"]
-    first = result["sessions"][0]  # type: ignore[index]
+    first = result["sessions"][0]
     assert list(first) == SUMMARY_KEYS
     assert first["rolloutPath"] == str(five[-1]) and os.path.isabs(first["rolloutPath"])
     assert first["messageCount"] == 2
@@ -100,7 +101,7 @@ def test_paging_through_everything(store: HistoryStore, five: list[Path]) -> Non
     while cursor is not None:
         page = store.list(limit=2, cursor=cursor)
         seen += ids(page)
-        cursor = page["next_cursor"]  # type: ignore[assignment]
+        cursor = page["next_cursor"]
     assert seen == ["r4", "r3", "r2", "r1", "r1b"]
 
 
@@ -114,14 +115,20 @@ def test_normalisation_rejects_non_finite() -> None:
 
 
 def test_empty_history(store: HistoryStore) -> None:
-    assert store.list() == {"total": 0, "cursor": 0, "limit": 100, "sessions": [], "next_cursor": None}
-    with pytest.raises(HistoryNotFoundError, match="^no saved chat history yet$") as caught:
+    assert store.list() == {
+        "total": 0,
+        "cursor": 0,
+        "limit": 100,
+        "sessions": [],
+        "next_cursor": None,
+    }
+    with pytest.raises(HistoryNotFoundError, match=r"^no saved chat history yet$") as caught:
         store.get(last=True)
     assert caught.value.reason == "history_not_found"
 
 
 def test_get_requires_something(store: HistoryStore, five: list[Path]) -> None:
-    message = "^history.get requires one of: id, last, rollout_path$"
+    message = r"^history\.get requires one of: id, last, rollout_path$"
     with pytest.raises(HistoryNotFoundError, match=message):
         store.get()
     with pytest.raises(HistoryNotFoundError, match=message):
@@ -204,7 +211,7 @@ def test_invalid_file_inside_fails_to_load(store: HistoryStore) -> None:
     inside = make_record(store)
     sidecar = inside.parent / "rollout-x.compact.events.jsonl"
     sidecar.write_text('{"index":0,"type":"user_msg"}\n')
-    with pytest.raises(HistoryNotFoundError, match="^failed to load chat: "):
+    with pytest.raises(HistoryNotFoundError, match=r"^failed to load chat: "):
         store.get(rollout_path=str(sidecar))
     assert store.list()["total"] == 1
 

@@ -94,7 +94,11 @@ def test_refresh_notices_foreign_changes(store: HistoryStore, home: Path) -> Non
     stats = store.refresh()
     assert (stats.read, stats.removed) == (3, 1)
     rows = summaries(store)
-    assert [(r["id"], r["title"]) for r in rows] == [("r0", "edited"), ("r2", "a chat"), ("r2", "a chat")]
+    assert [(r["id"], r["title"]) for r in rows] == [
+        ("r0", "edited"),
+        ("r2", "a chat"),
+        ("r2", "a chat"),
+    ]
     assert rows[0]["messageCount"] == 3
     assert store.refresh().read == 0  # the ignored sidecar is remembered, not re-read
     assert store.get(id="r2")["id"] == "r2"  # duplicate ids count as one id
@@ -114,7 +118,9 @@ def test_symlinks_are_not_indexed(store: HistoryStore, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     shutil.copy(path, outside / "rollout-20260101-000000000-out.jsonl")
-    (path.parent / "rollout-link.jsonl").symlink_to(outside / "rollout-20260101-000000000-out.jsonl")
+    (path.parent / "rollout-link.jsonl").symlink_to(
+        outside / "rollout-20260101-000000000-out.jsonl"
+    )
     (store.sessions_dir / "linkdir").symlink_to(outside, target_is_directory=True)
     store.refresh()
     assert [r["rolloutPath"] for r in summaries(store)] == [str(path)]

@@ -87,7 +87,12 @@ def test_permissions_are_private_whatever_the_umask(home: Path) -> None:
 
 
 def test_round_trip_of_every_record_kind(store: HistoryStore) -> None:
-    image = {"path": "a.png", "mimeType": "image/png", "dataUrl": "data:image/png;base64,AA==", "byteSize": 1}
+    image = {
+        "path": "a.png",
+        "mimeType": "image/png",
+        "dataUrl": "data:image/png;base64,AA==",
+        "byteSize": 1,
+    }
     with store.create_record(
         provider="openrouter",
         model="x/y",
@@ -97,7 +102,7 @@ def test_round_trip_of_every_record_kind(store: HistoryStore) -> None:
         created_at="2026-03-04T05:06:07.008Z",
     ) as journal:
         journal.append(TurnStart("t1", "2026-03-04T05:06:08.000Z"))
-        journal.append(Message("user", "look\n\u2028at this \"image\"", images=[image], turn_id="t1"))
+        journal.append(Message("user", 'look\n\u2028at this "image"', images=[image], turn_id="t1"))
         call = ToolCall("c1", "bash", '{"command": "ls"}')
         journal.append(Message("assistant", "", tool_calls=[call], turn_id="t1"))
         journal.append(Message("tool", "a.png\n", tool_call_id="c1", turn_id="t1"))
@@ -109,11 +114,16 @@ def test_round_trip_of_every_record_kind(store: HistoryStore) -> None:
     assert view.problems == ()
     assert [m.index for m in view.messages] == [0, 1, 2, 3]
     assert view.messages[0].images == (image,)
-    assert view.messages[0].text == "look\n\u2028at this \"image\""
+    assert view.messages[0].text == 'look\n\u2028at this "image"'
     assert view.messages[1].tool_calls == (call,)
     assert view.messages[2].tool_call_id == "c1"
     meta = view.meta
-    assert (meta.title, meta.model, meta.provider, meta.cwd) == ("renamed", "x/z", "openrouter", "/work")
+    assert (meta.title, meta.model, meta.provider, meta.cwd) == (
+        "renamed",
+        "x/z",
+        "openrouter",
+        "/work",
+    )
     assert meta.updated_at == "2026-03-04T05:06:10.000Z"
     assert meta.message_count == 4
     assert [(t.turn_id, t.status) for t in view.turns] == [("t1", "completed")]
@@ -165,7 +175,12 @@ def test_fsync_policy(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> N
     path = make_record(store, turns=0)
     calls: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real_fsync(fd))
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
 
     def count(policy: str, record: object, sync: bool | None = None) -> int:
         calls.clear()
@@ -213,7 +228,9 @@ def test_secrets_are_redacted_on_disk(store: HistoryStore) -> None:
         provider="openai", model="m", thinking_level="OFF", title=f"use {key}"
     ) as journal:
         journal.append(Message("user", f"my key is {key}"))
-        call = ToolCall("c", "bash", '{"command": "curl -H \'Authorization: Bearer abcdef123456789\'"}')
+        call = ToolCall(
+            "c", "bash", '{"command": "curl -H \'Authorization: Bearer abcdef123456789\'"}'
+        )
         journal.append(Message("assistant", "", tool_calls=[call]))
         journal.append(TurnEnd("t", "2026-01-01T00:00:00.000Z", "error", message=f"bad {key}"))
         path = journal.path
@@ -296,8 +313,11 @@ def test_reads_a_reference_written_file(tmp_path: Path) -> None:
         "updatedAt": "2026-11-28T20:01:09.000Z",
         "messageCount": 2,
     }
-    rows = [meta, {"type": "message", "index": 0, "role": "user", "text": "hi"},
-            {"type": "message", "index": 1, "role": "assistant", "text": "hello"}]
+    rows = [
+        meta,
+        {"type": "message", "index": 0, "role": "user", "text": "hi"},
+        {"type": "message", "index": 1, "role": "assistant", "text": "hello"},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     view = read_record(path)
     assert view.meta == SessionMeta.from_dict(meta)
@@ -331,8 +351,13 @@ def test_second_process_gets_record_locked(store: HistoryStore) -> None:
 def test_lock_held_by_another_process(store: HistoryStore) -> None:
     path = make_record(store, record_id="locked-2")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom agentd.store import Journal\n"
-         "j = Journal.open(sys.argv[1]); print('held', flush=True); sys.stdin.read()", str(path)],
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom agentd.store import Journal\n"
+            "j = Journal.open(sys.argv[1]); print('held', flush=True); sys.stdin.read()",
+            str(path),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,10 @@ def assert_reaped(pid: int) -> None:
 async def test_runs_in_its_own_group(tmp_path: Path) -> None:
     pids: list[int] = []
     result = await run_process(
-        ["sh", "-c", "ps -o pgid= -p $$"], cwd=tmp_path, timeout_s=10, on_start=pids.append
+        [sys.executable, "-c", "import os; print(os.getpgid(0))"],
+        cwd=tmp_path,
+        timeout_s=10,
+        on_start=pids.append,
     )
     assert result.exit_code == 0
     assert int(result.stdout) == pids[0] != os.getpgid(0)
