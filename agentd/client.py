@@ -103,14 +103,24 @@ class AgentdClient:
 
     def start_request(self, method: str, params: Any = None) -> tuple[int, asyncio.Future[Any]]:
         """Write a request without waiting; returns its id and the future of its response."""
+        frame, request_id, future = self._prepare(method, params)
+        self.write_raw(frame)
+        return request_id, future
+
+    def pipeline(self, *calls: tuple[str, Any]) -> list[asyncio.Future[Any]]:
+        """Write several requests in ONE write; returns the futures of their responses."""
+        prepared = [self._prepare(method, params) for method, params in calls]
+        self.write_raw(b"".join(frame for frame, _, _ in prepared))
+        return [future for _, _, future in prepared]
+
+    def _prepare(self, method: str, params: Any) -> tuple[bytes, int, asyncio.Future[Any]]:
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             message["params"] = params
-        self.send_message(message)
-        return request_id, future
+        return self.encode(message), request_id, future
 
     async def call(self, method: str, params: Any = None, timeout: float = 30.0) -> Any:
         """Send a request and wait (bounded) for its result; raises ``AgentdError``."""

@@ -53,7 +53,7 @@ def encode(message: Mapping[str, Any]) -> bytes:
 
 
 def response_prefix(request_id: int) -> bytes:
-    """How the body of agentd's response to ``request_id`` starts (``jsonrpc`` first, then ``id``)."""
+    """How agentd's response to ``request_id`` starts (it writes ``jsonrpc`` first, then ``id``)."""
     return b'{"jsonrpc":"2.0","id":%d,' % request_id
 
 
@@ -109,7 +109,8 @@ class LeanDaemon:
         if profile_out is not None:
             command += ["-m", "cProfile", "-o", str(profile_out)]
         command += ["-m", "agentd", "serve", *args]
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        # Closed in __exit__: the file outlives this constructor by design.
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -269,15 +270,20 @@ def proc_status_kib(pid: int) -> dict[str, int]:
     return out
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """CPU time of ``pid``'s main thread: ``/proc/<pid>/schedstat`` (ns), else ``stat`` (ticks)."""
+def proc_sched(pid: int) -> tuple[float, float]:
+    """``(on-CPU seconds, seconds spent runnable but waiting for a CPU)`` of ``pid``'s main thread.
+
+    From ``/proc/<pid>/schedstat`` (nanoseconds). The wait is what a busy, shared machine adds to
+    wall-clock figures; without schedstat it is reported as 0 and CPU time comes from ``stat``.
+    """
     try:
         with open(f"/proc/{pid}/schedstat", encoding="ascii") as schedstat:
-            return int(schedstat.read().split()[0]) / 1e9
+            fields = schedstat.read().split()
+        return int(fields[0]) / 1e9, int(fields[1]) / 1e9
     except (OSError, ValueError, IndexError):
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 0.0
 
 
 def mib(kib: float) -> float:
@@ -390,6 +396,7 @@ class StreamRun:
     seq_gapless: bool
     client_cpu_s: float
     daemon_cpu_s: float
+    daemon_wait_s: float  # runnable but not running: CPU contention on a shared machine
 
     @property
     def events_per_s(self) -> float:
@@ -417,13 +424,13 @@ def stream_long_turn(daemon: LeanDaemon, session_id: str, timeout: float = 30.0)
     request_id, data = daemon.request("session.send", {"session_id": session_id, "text": "go"})
     prefix = response_prefix(request_id)
     cpu_client = time.process_time()
-    cpu_daemon = proc_cpu_seconds(daemon.pid)
+    sched = proc_sched(daemon.pid)
     daemon.write(data, timeout)
     head, t_response = daemon.read_until(lambda body: body.startswith(prefix), timeout)
     stream, t_completed = daemon.read_until(lambda body: COMPLETED in body, timeout)
     tail, _ = daemon.read_until(lambda body: READY in body, timeout)
     cpu_client = time.process_time() - cpu_client
-    cpu_daemon = proc_cpu_seconds(daemon.pid) - cpu_daemon
+    sched_after = proc_sched(daemon.pid)
 
     response = json.loads(head[-1])
     if "error" in response:
@@ -444,5 +451,6 @@ def stream_long_turn(daemon: LeanDaemon, session_id: str, timeout: float = 30.0)
         answer_length=completed[-1]["payload"]["answer_length"] if completed else -1,
         seq_gapless=seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False,
         client_cpu_s=cpu_client,
-        daemon_cpu_s=cpu_daemon,
+        daemon_cpu_s=sched_after[0] - sched[0],
+        daemon_wait_s=sched_after[1] - sched[1],
     )

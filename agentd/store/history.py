@@ -65,8 +65,10 @@ def message_to_dict(message: Message, *, failed_turn: bool = False) -> dict[str,
 def view_to_dict(view: RecordView) -> dict[str, Any]:
     """A ``history.get`` result: the summary fields plus ``messages``."""
     result = view.summary().to_dict()
+    failed = view.failed_turn_ids
     result["messages"] = [
-        message_to_dict(m, failed_turn=view.in_failed_turn(i)) for i, m in enumerate(view.messages)
+        message_to_dict(message, failed_turn=turn is not None and turn in failed)
+        for message, turn in zip(view.messages, view.message_turn_ids, strict=True)
     ]
     return result
 
@@ -84,7 +86,7 @@ class HistoryStore:
         home: Path | str | None = None,
         *,
         fsync: FsyncPolicy = "turn",
-        refresh_interval: float = 2.0,
+        refresh_interval: float = 10.0,
     ) -> None:
         self.home = Path(home if home is not None else default_home()).expanduser().resolve()
         self.sessions_dir = sessions_dir(self.home)

@@ -69,6 +69,12 @@ _UPSERT = (
     " open_router_provider, created_at, updated_at, updated_key, message_count, size, mtime_ns)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# The OFFSET walk runs on the covering order index alone; only the page's rows are then read
+# from the table (a deep page costs ~1 ms instead of ~20 ms at 10,000 records).
+_PAGE = (
+    f"SELECT {_COLUMNS} FROM records WHERE path IN"
+    f" (SELECT path FROM records {_ORDER} LIMIT ? OFFSET ?) {_ORDER}"
+)
 _T = TypeVar("_T")
 _Row = tuple[str, str, str, str, str, str, str, int, str, "str | None"]
 
@@ -125,15 +131,22 @@ def _params(summary: Summary, size: int, mtime_ns: int) -> tuple[object, ...]:
 def walk_records(root: Path) -> Iterator[os.DirEntry[str]]:
     """Every ``rollout-*.jsonl`` regular file under ``root``; symlinks are not followed, so
     nothing outside the history directory is ever indexed."""
-    try:
-        entries = list(os.scandir(root))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from walk_records(Path(entry.path))
-        elif is_record_name(entry.name) and entry.is_file(follow_symlinks=False):
-            yield entry
+    pending = [str(root)]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif is_record_name(entry.name) and entry.is_file(follow_symlinks=False):
+                        yield entry
+        except OSError:
+            continue
+
+
+def _stamp(size: int, mtime_ns: int) -> str:
+    """One comparable value for a file's size and mtime (SQLite builds the same string)."""
+    return f"{size} {mtime_ns}"
 
 
 class HistoryIndex:
@@ -233,7 +246,7 @@ class HistoryIndex:
             except OSError:
                 continue
             seen.add(entry.path)
-            if known.get(entry.path) == (st.st_size, st.st_mtime_ns):
+            if known.get(entry.path) == _stamp(st.st_size, st.st_mtime_ns):
                 continue
             try:
                 result = parse_bytes(read_bytes(Path(entry.path)), keep_messages=False)
@@ -271,12 +284,10 @@ class HistoryIndex:
         )
 
     @staticmethod
-    def _known(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
-        rows = conn.execute(
-            "SELECT path, size, mtime_ns FROM records UNION ALL SELECT path, size, mtime_ns"
-            " FROM ignored"
-        )
-        return {path: (size, mtime) for path, size, mtime in rows}
+    def _known(conn: sqlite3.Connection) -> dict[str, str]:
+        stamp = "size || ' ' || mtime_ns"
+        query = f"SELECT path, {stamp} FROM records UNION ALL SELECT path, {stamp} FROM ignored"
+        return dict(conn.execute(query).fetchall())
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -291,9 +302,7 @@ class HistoryIndex:
             conn.execute("BEGIN")  # one snapshot for the count and the page
             try:
                 total = conn.execute("SELECT count(*) FROM records").fetchone()[0]
-                rows = conn.execute(
-                    f"SELECT {_COLUMNS} FROM records {_ORDER} LIMIT ? OFFSET ?", (limit, cursor)
-                ).fetchall()
+                rows = conn.execute(_PAGE, (limit, cursor)).fetchall()
             finally:
                 conn.execute("COMMIT")
             return total, [_summary(row) for row in rows]

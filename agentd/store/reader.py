@@ -23,6 +23,7 @@ from agentd.store.state import RecordState, Summary, TurnInfo
 logger = logging.getLogger("agentd.store")
 
 ProblemKind = Literal["unparsable", "invalid_record", "torn_tail"]
+_decode = json.JSONDecoder().decode  # skips json.loads's per-call encoding detection
 
 
 @attrs.frozen
@@ -103,7 +104,7 @@ def parse_bytes(data: bytes, *, keep_messages: bool = True) -> ParseResult:
         stripped = raw.strip()
         if stripped:
             try:
-                parsed = json.loads(stripped)
+                parsed = _decode(stripped.decode("utf-8"))
             except (ValueError, RecursionError) as exc:
                 is_last = number == complete and not lines[complete].strip()
                 kind: ProblemKind = "torn_tail" if is_last else "unparsable"

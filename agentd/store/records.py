@@ -175,16 +175,18 @@ class Message:
         if role not in ROLES:
             raise RecordFormatError(f"'role' must be one of {', '.join(ROLES)}")
         images = data.get("images") or ()
-        if not isinstance(images, list | tuple) or not all(isinstance(i, dict) for i in images):
+        if images and (
+            not isinstance(images, list) or not all(isinstance(i, dict) for i in images)
+        ):
             raise RecordFormatError("'images' must be a list of objects")
         calls = data.get("tool_calls") or ()
-        if not isinstance(calls, list | tuple):
+        if calls and not isinstance(calls, list):
             raise RecordFormatError("'tool_calls' must be a list")
         return cls(
             role=role,
             text=_str(data, "text"),
             images=images,
-            tool_calls=[ToolCall.from_dict(call) for call in calls],
+            tool_calls=[ToolCall.from_dict(call) for call in calls] if calls else (),
             tool_call_id=_opt_str(data, "tool_call_id"),
             turn_id=_opt_str(data, "turn_id"),
             index=_int(data, "index", -1),
@@ -311,8 +313,11 @@ def encode_line(record: Record) -> bytes:
 def redact_record(record: Record) -> Record:
     """Scrub key-shaped strings from every free-text field before the record is written."""
     if isinstance(record, Message):
+        text = redact(record.text)
         calls = tuple(attrs.evolve(c, arguments=redact(c.arguments)) for c in record.tool_calls)
-        return attrs.evolve(record, text=redact(record.text), tool_calls=calls)
+        if text is record.text and calls == record.tool_calls:
+            return record
+        return attrs.evolve(record, text=text, tool_calls=calls)
     if isinstance(record, SessionMeta | MetaUpdate) and record.title is not None:
         return attrs.evolve(record, title=redact(record.title))
     if isinstance(record, TurnEnd) and record.message is not None:

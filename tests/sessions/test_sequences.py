@@ -173,8 +173,10 @@ async def test_steer_during_a_tool_is_injected_into_the_next_round(daemon: Agent
 
 async def test_steer_sent_with_the_prompt_reaches_the_first_request(daemon: AgentdClient) -> None:
     sid = await new_session(daemon)
-    _, send = daemon.start_request("session.send", {"session_id": sid, "text": "first"})
-    _, steer = daemon.start_request("session.steer", {"session_id": sid, "text": "second"})
+    send, steer = daemon.pipeline(
+        ("session.send", {"session_id": sid, "text": "first"}),
+        ("session.steer", {"session_id": sid, "text": "second"}),
+    )
     turn_id = (await send)["result"]["turn_id"]
     assert (await steer)["result"]["accepted"] is True
     events = await daemon.turn_events(turn_id)
@@ -222,8 +224,10 @@ async def test_interrupt_while_streaming_keeps_partial_and_the_queue(daemon: Age
     t2 = await daemon.send(sid, "script:echo after", enqueue=True)
     before = await daemon.events_until(lambda e: e["type"] == "session.stream.chunk")
     # two interrupts in one write: the second finds the turn already interrupting
-    _, once = daemon.start_request("session.interrupt", {"session_id": sid})
-    _, twice = daemon.start_request("session.interrupt", {"session_id": sid})
+    once, twice = daemon.pipeline(
+        ("session.interrupt", {"session_id": sid}),
+        ("session.interrupt", {"session_id": sid}),
+    )
     assert (await once)["result"] == {"session_id": sid, "interrupted": True}
     assert (await twice)["result"] == {"session_id": sid, "interrupted": False}
     events = before + await daemon.turn_events(t1["turn_id"])
@@ -337,7 +341,10 @@ async def test_bad_image_fails_the_turn_before_the_response(daemon: AgentdClient
 
 async def test_image_prompt_gets_placeholders_and_loaded_image(daemon: AgentdClient) -> None:
     sid = await new_session(daemon)
-    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+    png = (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/"
+        "PchI7wAAAABJRU5ErkJggg=="
+    )
     sent = await daemon.send(sid, "", images=[{"data_url": f"data:image/png;base64,{png}"}, "bad"])
     events = await daemon.turn_events(sent["turn_id"])
     user = first(events, "session.message.appended")["payload"]["message"]

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_helpers import make_record
 
 from agentd.store import (
     HistoryNotFoundError,
@@ -17,6 +16,8 @@ from agentd.store import (
     normalise_cursor,
     normalise_limit,
 )
+
+from .store_helpers import make_record
 
 SUMMARY_KEYS = [
     "id",

@@ -9,9 +9,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from store_helpers import make_record, run_python
 
 from agentd.store import HistoryIndex, HistoryStore, Journal, Message, TurnEnd
+
+from .store_helpers import make_record, run_python
 
 
 def summaries(history: HistoryStore) -> list[dict[str, object]]:

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from store_helpers import make_record, run_python, write_turn
 
 from agentd.store import (
     HistoryNotFoundError,
@@ -30,6 +29,8 @@ from agentd.store import (
     is_sync_point,
     read_record,
 )
+
+from .store_helpers import make_record, run_python, write_turn
 
 
 def lines_of(path: Path) -> list[dict[str, object]]:

@@ -1,0 +1,491 @@
+"""Benchmark of agentd's RPC layer: start-up, ping latency, notification throughput, idle memory.
+
+What is measured, and why:
+
+(a) **Process start → first response.** A client spawns ``python -m agentd serve`` and writes a
+    ``system.ping`` at once; the figure is the time from just before the spawn until the response
+    is read (``AgentdClient``, median/min/max of N starts). Every client pays this on every launch.
+    A baseline in the same run, interleaved with the daemon starts so that load hits both alike:
+    the same interpreter running ``sys.stdout.write('x')``, spawn → first byte. The ratio says how
+    much agentd adds to a bare Python start on this machine.
+(b) **Ping latency**, 2,000 sequential ``system.ping`` requests on one daemon: p50/p99 of the round
+    trip. Headline with the lean client of ``bench/_common.py`` (pre-encoded requests, ``select`` +
+    ``os.read``), so the figure is the daemon plus two pipe hops; the same with ``AgentdClient`` is
+    shown as what an asyncio Python client sees.
+(c) **Client → daemon throughput.** agentd has no method that emits N notifications on demand, so
+    the honest measure goes the other way: 50,000 ``system.ping`` *notifications* (no id; agentd
+    executes them and sends nothing back) written as one pre-encoded blob, then one ping request;
+    the rate is 50,000 / (first byte written → final response read). Median of 3 rounds.
+    **Daemon → client** throughput is measured through a streamed turn (the built-in ``long``
+    script, 5,000 pieces): the method of ``bench/turns.py`` (b), run here 3 times for the table.
+(d) **Idle RSS**: ``VmRSS`` and ``VmHWM`` from ``/proc/<pid>/status`` right after start + one ping
+    (median over the starts of (a)).
+
+Timings are printed, never asserted: the machine may be shared. Targets are printed next to the
+figures as met / not met. ``--json PATH`` writes every figure as JSON.
+
+Analysis modes (instead of the benchmark): ``--importtime`` prints where start-up time goes
+(``python -X importtime -m agentd serve``, averaged, plus a ladder of bare imports);
+``--profile FILE`` runs phases (b) and (c) on a daemon under ``python -m cProfile -o FILE`` and
+prints its top functions.
+
+Run: ``.venv/bin/python bench/rpc.py [--json PATH] [--importtime] [--profile FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    LeanDaemon,
+    StreamRun,
+    Target,
+    daemon_env,
+    encode,
+    machine_info,
+    mib,
+    percentile,
+    print_machine,
+    print_table,
+    proc_sched,
+    proc_status_kib,
+    response_prefix,
+    stream_long_turn,
+    summary,
+    top_functions,
+    write_json,
+)
+
+from agentd.client import AgentdClient
+
+BASELINE_CODE = "import sys; sys.stdout.write('x'); sys.stdout.flush()"
+TIMEOUT_S = 20.0
+
+TARGET_START = Target(100, "ms")
+TARGET_PING = Target(0.2, "ms")
+TARGET_RSS = Target(30, "MiB")
+
+
+# -- (a) and (d): start-up -------------------------------------------------------------------
+
+
+async def daemon_start(workdir: Path) -> tuple[float, float, dict[str, int]]:
+    """Spawn → ping response and the daemon's CPU time by then (s), and its memory after it."""
+    started = time.perf_counter()
+    client = await AgentdClient.spawn(
+        env=daemon_env(workdir), cwd=str(workdir), stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        _, future = client.start_request("system.ping")
+        response = await asyncio.wait_for(future, TIMEOUT_S)
+        elapsed = time.perf_counter() - started
+        if "result" not in response:
+            raise RuntimeError(f"ping failed: {response}")
+        cpu, _ = proc_sched(client.process.pid)
+        memory = proc_status_kib(client.process.pid)
+    finally:
+        await client.close()
+    return elapsed, cpu, memory
+
+
+async def baseline_start() -> tuple[float, float]:
+    """Spawn → first byte of a bare interpreter that writes one byte, and its whole CPU time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        BASELINE_CODE,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    first = await asyncio.wait_for(process.stdout.read(1), TIMEOUT_S)
+    elapsed = time.perf_counter() - started
+    await asyncio.wait_for(process.wait(), TIMEOUT_S)
+    if first != b"x":
+        raise RuntimeError("the baseline process wrote nothing")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    return elapsed, cpu
+
+
+async def measure_starts(starts: int, workdir: Path) -> dict[str, Any]:
+    daemon: list[float] = []
+    daemon_cpu: list[float] = []
+    baseline: list[float] = []
+    baseline_cpu: list[float] = []
+    rss: list[int] = []
+    hwm: list[int] = []
+    await baseline_start()  # warm the page cache for both, unmeasured
+    await daemon_start(workdir)
+    for _ in range(starts):
+        elapsed, cpu = await baseline_start()
+        baseline.append(elapsed)
+        baseline_cpu.append(cpu)
+        elapsed, cpu, memory = await daemon_start(workdir)
+        daemon.append(elapsed)
+        daemon_cpu.append(cpu)
+        rss.append(memory["VmRSS"])
+        hwm.append(memory["VmHWM"])
+    return {
+        "daemon_ms": summary([s * 1000 for s in daemon]),
+        "baseline_ms": summary([s * 1000 for s in baseline]),
+        "ratio": statistics.median(daemon) / statistics.median(baseline),
+        "daemon_cpu_ms": summary([s * 1000 for s in daemon_cpu]),
+        "baseline_cpu_ms": summary([s * 1000 for s in baseline_cpu]),
+        "cpu_ratio": statistics.median(daemon_cpu) / statistics.median(baseline_cpu),
+        "rss_mib": summary([mib(k) for k in rss]),
+        "hwm_mib": summary([mib(k) for k in hwm]),
+    }
+
+
+# -- (b): ping latency -----------------------------------------------------------------------
+
+
+def lean_ping_latencies(daemon: LeanDaemon, count: int) -> list[float]:
+    """Round trips in seconds, each request pre-encoded before its clock starts."""
+    requests = [daemon.request("system.ping") for _ in range(count)]
+    latencies: list[float] = []
+    for request_id, data in requests:
+        prefix = response_prefix(request_id)
+        started = time.perf_counter()
+        daemon.write(data, TIMEOUT_S)
+        bodies, arrived = daemon.read_until(lambda body, p=prefix: body.startswith(p), TIMEOUT_S)
+        latencies.append(arrived - started)
+        if len(bodies) != 1 or b'"ok":true' not in bodies[0]:
+            raise RuntimeError(f"unexpected reply to a ping: {bodies!r}")
+    return latencies
+
+
+async def client_ping_latencies(workdir: Path, count: int, warmup: int) -> list[float]:
+    client = await AgentdClient.spawn(
+        env=daemon_env(workdir), cwd=str(workdir), stderr=asyncio.subprocess.DEVNULL
+    )
+    latencies: list[float] = []
+    try:
+        for index in range(warmup + count):
+            started = time.perf_counter()
+            await client.call("system.ping", timeout=TIMEOUT_S)
+            if index >= warmup:
+                latencies.append(time.perf_counter() - started)
+    finally:
+        await client.close()
+    return latencies
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in latencies]
+    return {
+        "p50": percentile(ms, 50),
+        "p99": percentile(ms, 99),
+        "min": min(ms),
+        "max": max(ms),
+        "n": len(ms),
+    }
+
+
+# -- (c): notifications in, events out -------------------------------------------------------
+
+
+def notification_round(daemon: LeanDaemon, count: int) -> dict[str, float]:
+    """``count`` ping notifications and one ping request, written as one blob."""
+    blob = encode({"jsonrpc": "2.0", "method": "system.ping"}) * count
+    request_id, request = daemon.request("system.ping")
+    prefix = response_prefix(request_id)
+    data = blob + request
+    sched = proc_sched(daemon.pid)
+    started = time.perf_counter()
+    daemon.write(data, 60.0)
+    bodies, arrived = daemon.read_until(lambda body: body.startswith(prefix), 60.0)
+    elapsed = arrived - started
+    sched_after = proc_sched(daemon.pid)
+    if len(bodies) != 1:
+        raise RuntimeError(f"agentd answered notifications: {bodies[:3]!r}")
+    cpu = sched_after[0] - sched[0]
+    return {
+        "per_s": count / elapsed,
+        "elapsed_s": elapsed,
+        "bytes": len(data),
+        "daemon_cpu_us_each": cpu / count * 1e6,
+        "daemon_wait_s": sched_after[1] - sched[1],
+    }
+
+
+def stream_figures(runs: list[StreamRun]) -> dict[str, Any]:
+    return {
+        "chunk_events_per_s": statistics.median(r.events_per_s for r in runs),
+        "chunk_events": [r.chunk_events for r in runs],
+        "complete": all(r.complete for r in runs),
+        "daemon_cpu_us_per_event": statistics.median(
+            r.daemon_cpu_s / r.chunk_events * 1e6 for r in runs
+        ),
+        "client_cpu_share": statistics.median(r.client_cpu_s / r.elapsed_s for r in runs),
+    }
+
+
+# -- the benchmark ---------------------------------------------------------------------------
+
+
+def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine_info()}
+    print_machine(results["machine"])
+
+    print(f"\n(a)+(d) {args.starts} starts, interleaved with {args.starts} baseline starts ...")
+    start = asyncio.run(measure_starts(args.starts, workdir))
+    results["start"] = start
+
+    print(f"(b) {args.pings} sequential pings (lean client, then AgentdClient) ...")
+    with LeanDaemon(workdir=workdir) as daemon:
+        lean_ping_latencies(daemon, 200)  # warm-up
+        lean = latency_figures(lean_ping_latencies(daemon, args.pings))
+        print(f"(c) {args.notifications:,} notifications x 3, then 3 streamed turns ...")
+        rounds = [notification_round(daemon, args.notifications) for _ in range(3)]
+        session_id = daemon.call("session.create", {"model": "long"})["session_id"]
+        stream_long_turn(daemon, session_id)  # warm-up
+        streams = [stream_long_turn(daemon, session_id) for _ in range(3)]
+        after_load = proc_status_kib(daemon.pid)
+    asyncio_client = latency_figures(asyncio.run(client_ping_latencies(workdir, args.pings, 200)))
+    results["ping_ms"] = {"lean_client": lean, "agentd_client": asyncio_client}
+    results["notifications"] = {
+        "count": args.notifications,
+        "per_s": statistics.median(r["per_s"] for r in rounds),
+        "rounds": rounds,
+    }
+    results["events_out"] = stream_figures(streams)
+    results["memory_after_load_mib"] = {k: mib(v) for k, v in after_load.items()}
+    results["targets"] = {
+        "start_ms": TARGET_START.to_json(start["daemon_ms"]["median"]),
+        "ping_p50_ms": TARGET_PING.to_json(lean["p50"]),
+        "idle_rss_mib": TARGET_RSS.to_json(start["rss_mib"]["median"]),
+    }
+    report(results, args)
+    return results
+
+
+def report(results: dict[str, Any], args: argparse.Namespace) -> None:
+    start = results["start"]
+    d, b = start["daemon_ms"], start["baseline_ms"]
+    lean, client = results["ping_ms"]["lean_client"], results["ping_ms"]["agentd_client"]
+    notes = results["notifications"]
+    out = results["events_out"]
+    median_round = sorted(notes["rounds"], key=lambda r: r["per_s"])[1]
+    rss, hwm = start["rss_mib"], start["hwm_mib"]
+    rows = [
+        [
+            "(a) start → first response (median, min–max)",
+            f"{d['median']:.1f} ms ({d['min']:.1f}–{d['max']:.1f})",
+            TARGET_START.describe(),
+            TARGET_START.verdict(d["median"]),
+        ],
+        [
+            "(a) baseline: bare `python -c` → first byte",
+            f"{b['median']:.1f} ms ({b['min']:.1f}–{b['max']:.1f})",
+            "",
+            "",
+        ],
+        ["(a) ratio daemon / baseline (wall)", f"{start['ratio']:.2f}x", "", ""],
+        [
+            "(a) CPU: daemon until its response / whole baseline",
+            f"{start['daemon_cpu_ms']['median']:.1f} / {start['baseline_cpu_ms']['median']:.1f} ms"
+            f" ({start['cpu_ratio']:.2f}x)",
+            "",
+            "",
+        ],
+        [
+            "(b) ping p50 / p99 (lean client)",
+            f"{lean['p50']:.3f} / {lean['p99']:.3f} ms",
+            TARGET_PING.describe() + " (p50)",
+            TARGET_PING.verdict(lean["p50"]),
+        ],
+        [
+            "(b) ping p50 / p99 (AgentdClient)",
+            f"{client['p50']:.3f} / {client['p99']:.3f} ms",
+            "",
+            "",
+        ],
+        [
+            f"(c) {notes['count']:,} notifications in (median of 3)",
+            f"{notes['per_s'] / 1000:.1f} k/s"
+            f" ({median_round['daemon_cpu_us_each']:.1f} µs daemon CPU each:"
+            f" {1000 / median_round['daemon_cpu_us_each']:.0f} k/s on an idle core)",
+            "",
+            "",
+        ],
+        [
+            "(c) chunk events out, `long` turn (median of 3)",
+            f"{out['chunk_events_per_s'] / 1000:.1f} k/s"
+            f" ({out['daemon_cpu_us_per_event']:.1f} µs daemon CPU each:"
+            f" {1000 / out['daemon_cpu_us_per_event']:.0f} k/s on an idle core)",
+            "see bench/turns.py (b)",
+            "complete" if out["complete"] else "**text lost**",
+        ],
+        [
+            "(d) idle VmRSS / VmHWM (median)",
+            f"{rss['median']:.1f} / {hwm['median']:.1f} MiB",
+            TARGET_RSS.describe() + " (VmRSS)",
+            TARGET_RSS.verdict(rss["median"]),
+        ],
+    ]
+    load = results["memory_after_load_mib"]
+    rows.append(
+        [
+            "(d) VmRSS / VmHWM after (b)+(c)",
+            f"{load['VmRSS']:.1f} / {load['VmHWM']:.1f} MiB",
+            "",
+            "",
+        ]
+    )
+    print_table(
+        f"bench/rpc.py: {args.starts} starts, {args.pings:,} pings",
+        ["figure", "value", "target", ""],
+        rows,
+    )
+    waits = [r["daemon_wait_s"] for r in notes["rounds"]]
+    print(
+        f"\nclient CPU share during the chunk stream: {out['client_cpu_share']:.0%} of wall time"
+        f" (lean client); daemon waited {sum(waits) * 1000:.0f} ms for a CPU during (c)"
+    )
+
+
+# -- analysis modes --------------------------------------------------------------------------
+
+
+def importtime_report(workdir: Path, runs: int = 5, top: int = 20) -> dict[str, Any]:
+    """Average ``-X importtime`` of ``python -m agentd serve`` (stdin at EOF: it exits at once)."""
+    self_us: dict[str, list[int]] = defaultdict(list)
+    cumulative_us: dict[str, list[int]] = defaultdict(list)
+    depth: dict[str, int] = {}
+    for _ in range(runs):
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "agentd", "serve"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            cwd=workdir,
+            env=daemon_env(workdir),
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+        for line in run.stderr.splitlines():
+            if not line.startswith("import time:") or "[us]" in line:
+                continue
+            own, cumulative, name = line[len("import time:") :].split("|", 2)
+            module = name.strip()
+            depth[module] = (len(name) - len(name.lstrip()) - 1) // 2
+            self_us[module].append(int(own))
+            cumulative_us[module].append(int(cumulative))
+    mean_self = {k: statistics.mean(v) / 1000 for k, v in self_us.items()}
+    mean_cum = {k: statistics.mean(v) / 1000 for k, v in cumulative_us.items()}
+    by_package: dict[str, float] = defaultdict(float)
+    for name, ms in mean_self.items():
+        by_package[name.split(".")[0]] += ms
+    roots = sorted(((n, ms) for n, ms in mean_cum.items() if depth[n] == 0), key=lambda x: -x[1])
+    total = sum(ms for _, ms in roots)
+    print(f"\n### -X importtime of `python -m agentd serve` (mean of {runs} runs)\n")
+    print(f"all imports: {total:.1f} ms (importtime itself inflates this)\n")
+    print("top-level imports (cumulative ms):")
+    for name, ms in roots[:12]:
+        print(f"  {ms:7.1f}  {name}")
+    print(f"\nown time by top-level package (top {top}):")
+    for name, ms in sorted(by_package.items(), key=lambda x: -x[1])[:top]:
+        print(f"  {ms:7.1f}  {name}")
+    print(f"\nmodules by cumulative time (top {top}):")
+    for name, ms in sorted(mean_cum.items(), key=lambda x: -x[1])[:top]:
+        print(f"  {ms:7.1f}  {'  ' * depth[name]}{name}")
+    ladder = import_ladder(workdir)
+    print("\nwall time of a process that imports ... and exits (median of 5):")
+    for label, ms in ladder.items():
+        print(f"  {ms:7.1f} ms  {label}")
+    return {
+        "total_ms": total,
+        "roots_ms": dict(roots),
+        "by_package_ms": dict(by_package),
+        "ladder_ms": ladder,
+    }
+
+
+def import_ladder(workdir: Path, runs: int = 5) -> dict[str, float]:
+    steps = {
+        "nothing (python -c pass)": "pass",
+        "asyncio, json": "import asyncio, json",
+        "attrs, cattrs": "import attrs, cattrs",
+        "asyncio, json, attrs, cattrs, logging, argparse, pathlib": (
+            "import asyncio, json, attrs, cattrs, logging, argparse, pathlib"
+        ),
+        "agentd.server": "import agentd.server",
+        "agentd.cli + agentd.server (what `-m agentd serve` imports)": (
+            "import agentd.cli, agentd.server"
+        ),
+    }
+    out: dict[str, float] = {}
+    for label, code in steps.items():
+        times: list[float] = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=workdir,
+                env=daemon_env(workdir),
+                timeout=TIMEOUT_S,
+                check=True,
+            )
+            times.append((time.perf_counter() - started) * 1000)
+        out[label] = statistics.median(times)
+    return out
+
+
+def profile_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Phases (b) and (c) on a daemon under cProfile; figures are slowed by the profiler."""
+    profile = Path(args.profile).resolve()
+    with LeanDaemon(workdir=workdir, profile_out=profile) as daemon:
+        lean = latency_figures(lean_ping_latencies(daemon, args.pings))
+        rounds = notification_round(daemon, args.notifications)
+        code = daemon.close()
+    if code != 0 or not profile.exists():
+        raise RuntimeError(f"the profiled daemon exited with {code}; no profile at {profile}")
+    print(
+        f"\nunder cProfile (slower than real): ping p50 {lean['p50']:.3f} ms,"
+        f" {rounds['per_s'] / 1000:.1f} k notifications/s"
+    )
+    print(top_functions(profile))
+    return {"profile": str(profile), "ping_ms": lean, "notifications": rounds}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    parser.add_argument("--starts", type=int, default=10)
+    parser.add_argument("--pings", type=int, default=2000)
+    parser.add_argument("--notifications", type=int, default=50_000)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--importtime", action="store_true", help="analyse start-up imports instead")
+    mode.add_argument(
+        "--profile", metavar="FILE", help="profile (b)+(c) with cProfile into FILE instead"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agentd-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.importtime:
+            results = {"machine": machine_info(), "importtime": importtime_report(workdir)}
+        elif args.profile:
+            results = {"machine": machine_info(), **profile_run(args, workdir)}
+        else:
+            results = run_benchmark(args, workdir)
+    if args.json:
+        write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
