@@ -29,6 +29,12 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="extra directory of scripted-provider scripts (repeatable)",
     )
+    parser.add_argument(
+        "--fsync",
+        choices=("always", "turn", "never"),
+        default="turn",
+        help="history durability: fsync prompts and turn ends (turn), every record, or none",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level=args.log_level,
         max_message_size=args.max_message_size,
         script_dirs=tuple(args.scripts_dir),
+        fsync=args.fsync,
     )
     return serve(settings)
 

@@ -13,6 +13,7 @@ from typing import Literal
 import attrs
 
 Framing = Literal["auto", "lsp", "ndjson"]
+Fsync = Literal["always", "turn", "never"]
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 
 
@@ -33,6 +34,9 @@ class Settings:
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     script_dirs: tuple[Path, ...] = ()
     cwd: Path = attrs.field(factory=Path.cwd)
+    home: Path = attrs.field(factory=default_home)
+    #: ``turn``: prompts and turn ends are fsync'd; ``always``: every record; ``never``: none.
+    fsync: Fsync = "turn"
     openai_api_key: str | None = attrs.field(default=None, repr=False)
     openrouter_api_key: str | None = attrs.field(default=None, repr=False)
 
@@ -43,6 +47,7 @@ def settings_from_env(
     log_level: str | None = None,
     max_message_size: int | None = None,
     script_dirs: tuple[Path, ...] = (),
+    fsync: Fsync = "turn",
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if env is None else env
@@ -51,6 +56,8 @@ def settings_from_env(
         log_level=(log_level or env.get("AGENTD_LOG_LEVEL") or "WARNING").upper(),
         max_message_size=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
         script_dirs=script_dirs,
+        home=default_home(env),
+        fsync=fsync,
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openrouter_api_key=env.get("OPENROUTER_API_KEY") or None,
     )

@@ -16,12 +16,14 @@ import sys
 from typing import Any
 
 from agentd import __version__
+from agentd.api import history as history_api
 from agentd.api import session as session_api
 from agentd.api import system as system_api
 from agentd.api.context import ApiContext
 from agentd.config import Settings
 from agentd.core.events import EventBus
 from agentd.core.manager import SessionManager
+from agentd.core.recorder import HistoryWriter
 from agentd.core.runtime import Runtime
 from agentd.providers.scripted import ScriptedProvider
 from agentd.rpc.connection import Connection
@@ -60,6 +62,7 @@ def build_runtime(settings: Settings, bus: EventBus) -> Runtime:
         default_provider="scripted",
         default_models={"scripted": "echo"},
         default_cwd=settings.cwd,
+        history=HistoryWriter(settings.home, settings.fsync),
     )
 
 
@@ -152,12 +155,15 @@ class Daemon:
         self.manager.runtime.approver = session_api.make_approver(ctx)
         system_api.register(ctx)
         session_api.register(ctx)
+        history_api.register(ctx)
         unsubscribe = self.bus.subscribe(connection.send_event)
         loop = asyncio.get_running_loop()
         for signum, reason in ((signal.SIGTERM, "sigterm"), (signal.SIGINT, "sigint")):
             loop.add_signal_handler(signum, self._on_signal, reason)
 
         serving = loop.create_task(connection.serve(), name="agentd-serve")
+        history = self.manager.runtime.history
+        warming = loop.create_task(history.warm_up()) if history is not None else None
         exiting = loop.create_task(self._exit.wait(), name="agentd-exit")
         await asyncio.wait({serving, exiting}, return_when=asyncio.FIRST_COMPLETED)
         if serving.done() and not self._exit.is_set():
@@ -168,6 +174,8 @@ class Daemon:
             await self.shutdown("exit", announce=False)
         exiting.cancel()
         serving.cancel()
+        if warming is not None:
+            warming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
         await connection.cancel_inflight()

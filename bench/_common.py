@@ -346,6 +346,7 @@ def machine_info() -> dict[str, Any]:
         run = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5, check=False)
         uptime = run.stdout.strip()
     return {
+        "agentd_revision": revision(),
         "cpus": os.cpu_count(),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
         "uptime": uptime,
@@ -356,9 +357,31 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def revision() -> str:
+    """The measured code: ``git`` commit of the checkout, ``+N modified`` for local changes."""
+    if not shutil.which("git"):
+        return "unknown"
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--", "agentd"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout.splitlines()
+    return f"{head or 'unknown'}{f' +{len(dirty)} modified in agentd/' if dirty else ''}"
+
+
 def print_machine(info: Mapping[str, Any]) -> None:
     print(
-        f"machine: {info['cpus']} CPUs, Python {info['python']}, {info['platform']}\n"
+        f"agentd {info['agentd_revision']}; machine: {info['cpus']} CPUs,"
+        f" Python {info['python']}, {info['platform']}\n"
         f"load before the run: {info['uptime'] or info['loadavg']}"
     )
 

@@ -33,6 +33,7 @@ from agentd.store import (
     TurnEnd,
     TurnStart,
 )
+from agentd.store.records import Role
 from agentd.store.timefmt import format_iso
 
 ANSWER = "Here is what I found. " * 10  # ~220 characters, a typical short assistant message
@@ -77,7 +78,7 @@ def long_record(store: HistoryStore, messages: int) -> Path:
         provider="openai", model="gpt-bench", thinking_level="OFF", title=f"{messages} messages"
     ) as journal:
         for n in range(messages):
-            role = "user" if n % 2 == 0 else "assistant"
+            role: Role = "user" if n % 2 == 0 else "assistant"
             journal.append(Message(role, ANSWER), sync=False)
         return journal.path
 
@@ -86,11 +87,30 @@ def append_cost_us(store: HistoryStore, path: Path, *, fsync: bool, count: int) 
     """Mean cost of one message append to the record at ``path``, in microseconds."""
     with Journal.open(path, fsync="always" if fsync else "never", index=store.index) as journal:
         message = Message("assistant", ANSWER)
+        for _ in range(min(count, 20)):  # warm up (caches, allocator)
+            journal.append(message)
         started = time.perf_counter()
         for _ in range(count):
             journal.append(message)
         elapsed = time.perf_counter() - started
     return elapsed / count * 1e6
+
+
+def append_costs(store: HistoryStore, paths: dict[int, Path]) -> dict[str, dict[str, float]]:
+    """Median of 5 rounds per file length; rounds go round-robin over the lengths so drift in
+    the machine's load hits every length alike."""
+    samples: dict[int, dict[str, list[float]]] = {n: {"off": [], "on": []} for n in paths}
+    for _ in range(5):
+        for length, path in paths.items():
+            samples[length]["off"].append(append_cost_us(store, path, fsync=False, count=400))
+            samples[length]["on"].append(append_cost_us(store, path, fsync=True, count=20))
+    return {
+        str(length): {
+            "fsync_off": statistics.median(sample["off"]),
+            "fsync_on": statistics.median(sample["on"]),
+        }
+        for length, sample in samples.items()
+    }
 
 
 def upsert_cost_us(store: HistoryStore, path: Path, count: int) -> float:
@@ -138,13 +158,7 @@ def run(records: int, base: Path) -> dict[str, Any]:
     assert big is not None
     figures["get_10000_messages_ms"] = median_ms(lambda: rebuilt.get(id=big.id), 5)
     figures["open_10000_messages_ms"] = median_ms(lambda: Journal.open(paths[10_000]).close(), 5)
-    figures["append_us"] = {
-        str(length): {
-            "fsync_off": append_cost_us(rebuilt, paths[length], fsync=False, count=2_000),
-            "fsync_on": append_cost_us(rebuilt, paths[length], fsync=True, count=100),
-        }
-        for length in lengths
-    }
+    figures["append_us"] = append_costs(rebuilt, paths)
     figures["index_upsert_us"] = upsert_cost_us(rebuilt, paths[10], 500)
     rebuilt.close()
     return figures
@@ -177,10 +191,10 @@ def print_table(figures: dict[str, Any]) -> None:
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     print()
-    print(f"{'append cost per record':<28}{'fsync off':>12}{'fsync on':>12}")
+    print(f"{'append cost per record (median of 5)':<38}{'fsync off':>12}{'fsync on':>12}")
     for length, cost in figures["append_us"].items():
         label = f"file of {int(length):,} records"
-        print(f"{label:<28}{cost['fsync_off']:>9.1f} µs{cost['fsync_on']:>9.0f} µs")
+        print(f"{label:<38}{cost['fsync_off']:>9.1f} µs{cost['fsync_on']:>9.0f} µs")
     print(
         f"\n{figures['platform']}, Python {figures['python']}, SQLite {figures['sqlite']}, "
         f"{figures['cpus']} CPUs, home {figures['home']}"

@@ -362,14 +362,18 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def importtime_report(workdir: Path, runs: int = 5, top: int = 20) -> dict[str, Any]:
-    """Average ``-X importtime`` of ``python -m agentd serve`` (stdin at EOF: it exits at once)."""
+    """Average ``-X importtime`` of ``python -m agentd serve`` (stdin at EOF: it exits at once).
+
+    stdin is an empty pipe, not ``/dev/null``: epoll refuses ``/dev/null`` and agentd then hangs
+    instead of seeing EOF (reported in docs/performance.md).
+    """
     self_us: dict[str, list[int]] = defaultdict(list)
     cumulative_us: dict[str, list[int]] = defaultdict(list)
     depth: dict[str, int] = {}
     for _ in range(runs):
         run = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "agentd", "serve"],
-            stdin=subprocess.DEVNULL,
+            input="",
             capture_output=True,
             text=True,
             cwd=workdir,
@@ -403,6 +407,9 @@ def importtime_report(workdir: Path, runs: int = 5, top: int = 20) -> dict[str, 
     print(f"\nmodules by cumulative time (top {top}):")
     for name, ms in sorted(mean_cum.items(), key=lambda x: -x[1])[:top]:
         print(f"  {ms:7.1f}  {'  ' * depth[name]}{name}")
+    print(f"\nmodules by own time (top {top}):")
+    for name, ms in sorted(mean_self.items(), key=lambda x: -x[1])[:top]:
+        print(f"  {ms:7.1f}  {name}")
     ladder = import_ladder(workdir)
     print("\nwall time of a process that imports ... and exits (median of 5):")
     for label, ms in ladder.items():
@@ -411,6 +418,7 @@ def importtime_report(workdir: Path, runs: int = 5, top: int = 20) -> dict[str, 
         "total_ms": total,
         "roots_ms": dict(roots),
         "by_package_ms": dict(by_package),
+        "self_ms": mean_self,
         "ladder_ms": ladder,
     }
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentd.api.context import ApiContext
+from agentd.api.history import store_error
 from agentd.core.runtime import ApprovalDecision
 from agentd.protocol.methods import (
     QueueRemoveParams,
@@ -18,11 +19,14 @@ from agentd.protocol.methods import (
 )
 from agentd.protocol.params import parse_params
 from agentd.rpc.connection import ClientRequestError
+from agentd.store import StoreError
 
 log = logging.getLogger("agentd.api")
 
 #: How long a tool call waits for the client's approval before it counts as denied.
 APPROVAL_TIMEOUT_S = 300.0
+#: Bound on waiting for a prompt to reach the disk before ``session.send`` answers anyway.
+PROMPT_SAVE_TIMEOUT_S = 10.0
 _DECISIONS: tuple[ApprovalDecision, ...] = ("allow", "allow_session", "deny")
 
 
@@ -58,14 +62,21 @@ def register(ctx: ApiContext) -> None:
 
     async def create(raw: Any) -> Any:
         p = parse_params("session.create", SessionCreateParams, raw)
-        session = manager.create(
-            title=p.title,
-            cwd=p.cwd,
-            provider=p.provider,
-            model=p.model,
-            system_prompt=p.system_prompt,
-            approval_policy=p.approval_policy,
-        )
+        options = {
+            "title": p.title,
+            "cwd": p.cwd,
+            "provider": p.provider,
+            "model": p.model,
+            "system_prompt": p.system_prompt,
+            "approval_policy": p.approval_policy,
+        }
+        if p.resume_id is None:
+            session = manager.create(**options)
+        else:
+            try:
+                session = await manager.create_resumed(p.resume_id, **options)
+            except StoreError as exc:
+                raise store_error(exc) from None
         manager.runtime.bus.emit(
             "state.changed",
             {
@@ -82,7 +93,11 @@ def register(ctx: ApiContext) -> None:
 
     async def send(raw: Any) -> Any:
         p = parse_params("session.send", SessionSendParams, raw)
-        return manager.get(p.session_id).send(p.text, p.images, p.enqueue)
+        session = manager.get(p.session_id)
+        result = session.send(p.text, p.images, p.enqueue)
+        # answered only once the prompt is on disk: an answered prompt survives a crash
+        await session.prompt_saved(result["turn_id"], PROMPT_SAVE_TIMEOUT_S)
+        return result
 
     async def steer(raw: Any) -> Any:
         p = parse_params("session.steer", SessionSteerParams, raw)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from agentd.core.recorder import SessionRecord
 from agentd.core.runtime import Runtime
 from agentd.core.session import Session
 from agentd.protocol import errors
@@ -64,6 +65,23 @@ class SessionManager:
         self.sessions[session.id] = session
         return session
 
+    async def create_resumed(self, resume_id: str, **options: Any) -> Session:
+        """A new session continuing the saved record ``resume_id`` (its id, prefix or path).
+
+        Store errors (not found, in use by another process, path outside the history) propagate.
+        """
+        history = self.runtime.history
+        if history is None:
+            raise errors.invalid_state("history is disabled in this daemon")
+        session = self.create(**options)
+        try:
+            journal = await history.run(lambda: history.store().open_record(resume_id))
+        except BaseException:
+            del self.sessions[session.id]
+            raise
+        session.resume(journal.view, SessionRecord(history, session.history_failed, journal))
+        return session
+
     def get(self, session_id: str) -> Session:
         session = self.sessions.get(session_id)
         if session is None:
@@ -75,8 +93,10 @@ class SessionManager:
         return {"count": len(self.sessions), "ids": list(self.sessions)}
 
     async def shutdown(self, timeout: float) -> None:
-        """Interrupt every running turn and wait (bounded) until each has ended."""
+        """Interrupt every running turn, wait (bounded) until each has ended, flush history."""
         self.runtime.shutting_down = True
         closing = [session.close(timeout) for session in self.sessions.values()]
         if closing:
-            await asyncio.gather(*closing)
+            await asyncio.gather(*closing, return_exceptions=True)
+        if self.runtime.history is not None:
+            await self.runtime.history.close(timeout)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from agentd.core.events import EventBus
+from agentd.core.recorder import HistoryWriter
 from agentd.providers.base import Provider
 from agentd.tools.registry import ToolRegistry
 
@@ -40,6 +41,8 @@ class Runtime:
     #: Every provider name agentd knows, configured or not (for clear errors).
     known_providers: tuple[str, ...] = ("scripted", "openai", "openrouter", "antigravity")
     approver: Approver | None = None
+    #: Where turns are recorded; ``None`` keeps sessions in memory only (unit tests).
+    history: HistoryWriter | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     shutting_down: bool = False
     _ui_ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))

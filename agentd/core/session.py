@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,9 +20,13 @@ import attrs
 from agentd.clock import iso_now
 from agentd.core.estimate import estimate
 from agentd.core.images import normalise_images, with_placeholders
+from agentd.core.recorder import SessionRecord, from_stored
 from agentd.core.runtime import Runtime
 from agentd.protocol import errors
 from agentd.providers.base import ChatMessage
+from agentd.store import RecordView, StoreError
+
+log = logging.getLogger("agentd.core")
 
 if TYPE_CHECKING:
     from agentd.core.turn import Turn, TurnOutcome
@@ -93,7 +98,9 @@ class Session:
         self.queue: collections.deque[QueueItem] = collections.deque()
         self.steers: list[str] = []
         self.conversation_provider: str | None = None
-        self.active_record_id: str | None = None
+        self.record = (
+            SessionRecord(runtime.history, self.history_failed) if runtime.history else None
+        )
         self.allowed_tools: set[str] = set()
         self.turn: Turn | None = None
         self._idle = asyncio.Event()
@@ -159,7 +166,7 @@ class Session:
             "queue": [item.to_json() for item in self.queue],
             "pendingSteerCount": len(self.steers),
             "conversationProvider": self.conversation_provider,
-            "activeSessionId": self.active_record_id,
+            "activeSessionId": self.record.record_id if self.record else None,
             "contextTokenEstimate": sum(breakdown.values()),
             "contextTokenSource": "history",
             "contextTokenProvider": self.provider,
@@ -198,6 +205,18 @@ class Session:
             return {"session_id": self.id, "turn_id": turn_id, "accepted": True, "queued": True}
         self._start_turn(turn_id, prompt, rows)
         return {"session_id": self.id, "turn_id": turn_id, "accepted": True, "queued": False}
+
+    async def prompt_saved(self, turn_id: str, timeout: float) -> None:
+        """Wait (bounded) until the prompt of the running turn ``turn_id`` is on disk."""
+        turn = self.turn
+        if turn is None or turn.id != turn_id:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(turn.saved), timeout)
+        except StoreError:
+            pass  # the turn itself reports it with session.error
+        except TimeoutError:
+            log.warning("prompt of turn %s not on disk after %.0f s", turn_id, timeout)
 
     def steer(self, text: str) -> bool:
         if not self.pending or self.turn is None:
@@ -252,7 +271,8 @@ class Session:
         self.history = []
         self.messages = []
         self.steers = []
-        self.active_record_id = None
+        if self.record is not None:
+            await self.record.detach()
         self.conversation_provider = None
         self.pending = False
         self.status_label = "ready"
@@ -261,10 +281,32 @@ class Session:
         self._idle.set()
 
     async def close(self, timeout: float) -> None:
-        """Shutdown: drop the queue, interrupt the turn and wait (bounded) for it to end."""
+        """Shutdown: drop the queue, interrupt the turn, wait (bounded) for it and its records."""
         self.queue_clear()
         self.interrupt()
         await self.wait_idle(timeout)
+        if self.record is not None:
+            await self.record.flush(timeout)
+            await asyncio.wait_for(asyncio.shield(self.record.detach()), timeout)
+
+    def resume(self, view: RecordView, record: SessionRecord) -> None:
+        """Continue a saved record: its context becomes this session's history (resume_id)."""
+        self.record = record
+        self.history = [from_stored(m) for m in view.context_messages()]
+        for message in view.messages:
+            if message.role in ("user", "assistant") and message.text:
+                self.messages.append(
+                    {
+                        "id": self.runtime.next_ui_message_id(),
+                        "kind": message.role,
+                        "text": message.text,
+                    }
+                )
+        self.conversation_provider = view.meta.provider or None
+
+    def history_failed(self, error: BaseException) -> None:
+        detail = error.message if isinstance(error, StoreError) else "unexpected error"
+        self.append_ui("system", f"history write failed: {detail}")
 
     async def wait_idle(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from agentd.core.images import ImageError, load_image
+from agentd.core.recorder import title_for
 from agentd.providers.base import (
     ChatMessage,
     Done,
@@ -30,6 +31,8 @@ from agentd.providers.base import (
     ToolSpec,
     Usage,
 )
+from agentd.store import StoreError
+from agentd.store.records import TurnStatus
 from agentd.tools.base import ToolContext, ToolResult
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentd.core")
 
 EMPTY_ANSWER = "(No response text returned)"
+#: Bound on waiting for a turn's last history records before announcing its end.
+RECORD_TIMEOUT_S = 10.0
 _BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*")
 
 
@@ -82,6 +87,8 @@ class Turn:
         #: Messages this turn adds to the model context (kept unless the turn fails).
         self.messages: list[ChatMessage] = []
         self._task: asyncio.Task[None] | None = None
+        #: Resolves once the prompt is on disk (``session.send`` answers after it).
+        self.saved: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._finished = False
         self._round_text: list[str] = []
         self._answered = False
@@ -101,6 +108,18 @@ class Turn:
             message = f"provider {session.provider} is not available"
             self._fail_preflight(message, message)
             return
+        if session.record is not None:
+            self.saved = session.record.begin_turn(
+                turn_id=self.id,
+                prompt=self.prompt,
+                images=self.images,
+                title=session.title or title_for(self.prompt),
+                provider=session.provider,
+                model=session.model,
+                cwd=str(session.cwd),
+            )
+        else:
+            self.saved.set_result(None)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"turn-{self.id}")
         self._task.add_done_callback(self._on_task_done)
 
@@ -110,18 +129,51 @@ class Turn:
 
     def _fail_preflight(self, notice: str, message: str) -> None:
         self.session.append_ui("system", notice)
+        self.saved.set_result(None)
         self._finish("error", message=message, kind="invalid_request")
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
-        # A task cancelled before its first step never enters ``_run``: end it here.
+        # A task cancelled before its first step never enters ``_run``: end it here. Its prompt
+        # and end are still written (submitted in order; the shutdown flush waits for them).
         if not self._finished:
+            self._show_prompt()
+            self._record_end("interrupted")
             self._end_interrupted()
+
+    def _record(self, message: ChatMessage) -> None:
+        self.messages.append(message)
+        if self.session.record is not None:
+            self.session.record.append(message, self.id)
+
+    def _record_end(
+        self, status: TurnStatus, kind: str | None = None, message: str | None = None
+    ) -> asyncio.Future[None] | None:
+        record = self.session.record
+        return None if record is None else record.end_turn(self.id, status, kind, message)
+
+    async def _end(
+        self, status: TurnStatus, kind: str | None = None, message: str | None = None
+    ) -> None:
+        """Write the turn's end and wait (bounded) until it is on disk."""
+        written = self._record_end(status, kind, message)
+        if written is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(written), RECORD_TIMEOUT_S)
+            except Exception:  # reported by the record's own error handling
+                log.warning("turn %s: its end may not be on disk", self.id)
 
     # -- the loop --------------------------------------------------------------------------
 
     async def _run(self) -> None:
         session = self.session
         try:
+            try:
+                await asyncio.shield(self.saved)
+            except StoreError as exc:
+                self._show_prompt()
+                self._end_error("storage", f"history write failed: {exc.message}", notice=False)
+                return
+            await asyncio.sleep(0)  # let the ``session.send`` response go out first
             self._show_prompt()
             round_index = 0
             while True:
@@ -129,29 +181,35 @@ class Turn:
                 self._inject_steers()
                 text, calls = await self._model_round(round_index)
                 if calls:
-                    self.messages.append(ChatMessage("assistant", text, tool_calls=tuple(calls)))
+                    self._record(ChatMessage("assistant", text, tool_calls=tuple(calls)))
                     if text:
                         session.append_ui("assistant", text)
                     await self._tool_round(round_index, calls)
                     continue
                 answer = text or EMPTY_ANSWER
-                self.messages.append(ChatMessage("assistant", answer))
+                self._record(ChatMessage("assistant", answer))
                 session.append_ui("assistant", answer)
                 session.emit_estimate(self.messages)
+                await self._end("completed")
                 self._finish("completed", answer_length=len(answer))
                 return
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
+            self._keep_partial()
+            await self._end("interrupted")
             self._end_interrupted()
         except ProviderError as exc:
+            await self._end("error", exc.kind, exc.message)
             self._end_error(exc.kind, exc.message)
         except Exception:
             log.exception("turn %s failed", self.id)
+            await self._end("error", "upstream", "internal error")
             self._end_error("upstream", "internal error")
 
     def _show_prompt(self) -> None:
+        """The prompt joins the transcript (it is already on disk, written by ``start``)."""
         session = self.session
         if self._user_shown:
             return
@@ -166,7 +224,7 @@ class Turn:
         if not steers:
             return
         for text in steers:
-            self.messages.append(ChatMessage("user", text))
+            self._record(ChatMessage("user", text))
             self.session.append_ui("user", text)
         self.session.set_status("steer applied; continuing...")
 
@@ -261,7 +319,7 @@ class Turn:
                 )
                 executed.append(self._report_tool(round_index, call, aborted))
                 for skipped in calls[position + 1 :]:
-                    self.messages.append(
+                    self._record(
                         ChatMessage(
                             "tool",
                             "tool call skipped: the turn was interrupted",
@@ -336,9 +394,7 @@ class Turn:
         }
         if result.error is not None:
             executed["error"] = result.error
-        self.messages.append(
-            ChatMessage("tool", tool_message_text(result), tool_call_id=call.call_id)
-        )
+        self._record(ChatMessage("tool", tool_message_text(result), tool_call_id=call.call_id))
         self.session.emit(
             "session.tool.call.completed",
             {"turn_id": self.id, "data": {"toolRound": round_index, "executed": executed}},
@@ -353,17 +409,18 @@ class Turn:
 
     # -- endings ---------------------------------------------------------------------------
 
-    def _end_interrupted(self) -> None:
-        session = self.session
-        if not self._user_shown:
-            self._show_prompt()
+    def _keep_partial(self) -> None:
+        """An interrupted round's streamed text becomes an assistant message."""
         partial = "".join(self._round_text).strip()
         self._round_text = []
         if partial:
-            self.messages.append(ChatMessage("assistant", partial))
-            session.append_ui("assistant", partial)
-            session.emit_estimate(self.messages)
-        kept = bool(partial) or self._answered
+            self._record(ChatMessage("assistant", partial))
+            self.session.append_ui("assistant", partial)
+            self.session.emit_estimate(self.messages)
+
+    def _end_interrupted(self) -> None:
+        session = self.session
+        kept = self._answered
         session.append_ui(
             "system",
             "response interrupted by user. partial output kept."
@@ -372,8 +429,9 @@ class Turn:
         )
         self._finish("interrupted", partial_output=kept)
 
-    def _end_error(self, kind: str, message: str) -> None:
-        self.session.append_ui("system", f"inference error: {message}")
+    def _end_error(self, kind: str, message: str, *, notice: bool = True) -> None:
+        if notice:
+            self.session.append_ui("system", f"inference error: {message}")
         self._finish("error", message=message, kind=kind)
 
     def _finish(self, status: str, **fields: Any) -> None:

@@ -74,11 +74,13 @@ def view_to_dict(view: RecordView) -> dict[str, Any]:
 
 
 class HistoryStore:
-    """History records under ``home`` (default ``default_home()``).
+    """History records under ``home`` (default ``default_home()``). Blocking: call it from a
+    worker thread in async code.
 
-    ``refresh_interval``: queries reconcile the index with the files at most this often
-    (seconds; 0 = every query). Writes made through this store or another agentd process
-    sharing the home show up at once; only foreign edits wait for the next reconcile.
+    Writes through any agentd process sharing the home reach the shared index at once. A full
+    reconcile with the files (a ``stat`` per file: ~0.1 s at 10,000 records) runs on the first
+    query and then at most every ``refresh_interval`` seconds (0 = every query), so edits made
+    by other tools show up within that interval; between reconciles a query costs ~2 ms.
     """
 
     def __init__(

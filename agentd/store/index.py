@@ -185,21 +185,26 @@ class HistoryIndex:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # rebuildable: durability not needed
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
+            if self._version(conn) != SCHEMA_VERSION:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute("DROP TABLE IF EXISTS records")
-                conn.execute("DROP TABLE IF EXISTS ignored")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if self._version(conn) != SCHEMA_VERSION:  # another process may have won
+                    conn.execute("DROP TABLE IF EXISTS records")
+                    conn.execute("DROP TABLE IF EXISTS ignored")
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             conn.execute("SELECT count(*) FROM records").fetchone()
         except BaseException:
             conn.close()
             raise
         return conn
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection) -> int:
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        return version
 
     def _remove_files(self) -> None:
         for suffix in ("", "-wal", "-shm"):

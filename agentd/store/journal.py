@@ -19,6 +19,7 @@ import errno
 import fcntl
 import logging
 import os
+from datetime import UTC
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol
@@ -59,6 +60,11 @@ def is_sync_point(record: Record) -> bool:
     return isinstance(record, SessionMeta | TurnEnd)
 
 
+def _check_policy(fsync: str) -> None:
+    if fsync not in FSYNC_POLICIES:
+        raise ValueError(f"fsync policy must be one of {', '.join(FSYNC_POLICIES)}")
+
+
 def _lock(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -89,7 +95,10 @@ def _id_from_name(path: Path) -> str:
 
 
 class Journal:
-    """An open record file that accepts appends. Create with ``create`` or ``open``."""
+    """An open record file that accepts appends. Create with ``create`` or ``open``.
+
+    One owner at a time (not thread-safe); ``close`` releases the lock.
+    """
 
     def __init__(
         self,
@@ -103,8 +112,6 @@ class Journal:
         fsync: FsyncPolicy,
         index: IndexSink | None,
     ) -> None:
-        if fsync not in FSYNC_POLICIES:
-            raise ValueError(f"fsync policy must be one of {', '.join(FSYNC_POLICIES)}")
         self.path = path
         self.view = view
         self.fsync_policy: FsyncPolicy = fsync
@@ -127,10 +134,11 @@ class Journal:
         index: IndexSink | None = None,
     ) -> Journal:
         """Create a new record file for ``meta`` (its file name comes from ``created_at``)."""
+        _check_policy(fsync)
         created = parse_iso(meta.created_at)
         if created is None:
             raise ValueError(f"invalid createdAt: {meta.created_at!r}")
-        path = record_path(home, meta.id, created)
+        path = record_path(home, meta.id, created.astimezone(UTC))
         new_dirs = ensure_private_dir(path.parent)
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
         try:
@@ -167,6 +175,7 @@ class Journal:
 
         ``journal.view`` holds what the file said, including ``problems``.
         """
+        _check_policy(fsync)
         file_path = Path(path)
         try:
             fd = os.open(file_path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)

@@ -17,8 +17,9 @@ Resync rule (after a header block that yields no usable Content-Length):
 
 1. If the bad block contains a later ``content-length:`` (case-insensitive, at a line start or
    glued to garbage) whose value is all digits, the *last* such occurrence is taken as the start of
-   the real header (garbage glued in front of a valid header is the common way to get here); if
-   the block from there is valid, that message is decoded, without a second error.
+   the real header (garbage glued in front of a valid header is the common way to get here). If
+   the block from there has a usable length, that message is decoded; the block has had its one
+   error, so if that message must be rejected too (charset, size) its body is skipped silently.
 2. Otherwise the decoder discards input until the next ``content-length:`` anywhere in the stream
    and restarts parsing there. The body of the bad message, which has no header of its own, is
    skipped that way without producing further errors.
@@ -48,8 +49,13 @@ __all__ = ["LspDecoder", "encode_lsp"]
 # End of a header block: an empty line, with CRLF or bare-LF line endings.
 _HEADER_END: Final = re.compile(rb"\n\r?\n")
 _LEADING_WS: Final = re.compile(rb"[ \t\r\n]+")
+_WS_BYTES: Final = frozenset(b" \t\r\n")
+# The header nearly every client sends, recognised in one match; anything else takes the general
+# parse, which accepts the same block, so this is only a shortcut.
+_COMMON_HEADER: Final = re.compile(rb"content-length:[ \t]*([0-9]{1,18})[ \t]*\r?\n\r?\n", re.I)
 _MARK: Final = re.compile(rb"content-length:", re.IGNORECASE)
 _MARK_LEN: Final = len(b"content-length:")
+_NUMERIC_VALUE: Final = re.compile(rb"[ \t]*[0-9]+[ \t]*\r?(?:\n|\Z)")
 # RFC 9110 token: what a header name may be made of.
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _OWS: Final = b" \t"
@@ -119,12 +125,14 @@ def _parse_header(block: bytes) -> tuple[int | None, str | None]:
 
 
 def _last_usable_mark(block: bytes) -> int | None:
-    """Offset (> 0) of the last ``content-length:`` in ``block`` followed by a numeric value."""
+    """Offset (> 0) of the last ``content-length:`` in ``block`` followed by a numeric value.
+
+    The value is checked with an anchored match that stops at the first non-digit, so a block
+    full of marks costs O(len(block)), not O(marks x line length).
+    """
     found = None
     for m in _MARK.finditer(block, 1):
-        end = block.find(b"\n", m.end())
-        value = block[m.end() : end if end >= 0 else len(block)]
-        if value.rstrip(b"\r").strip(_OWS).isdigit():
+        if _NUMERIC_VALUE.match(block, m.end()) is not None:
             found = m.start()
     return found
 
@@ -255,14 +263,28 @@ class LspDecoder:
     def _header(self, out: list[Event]) -> bool:
         """Try to complete a header block at the start of ``_buf``; return True on progress."""
         buf = self._buf
-        if self._scan == 0:
-            ws = _LEADING_WS.match(buf)
-            if ws is not None:
-                del buf[: ws.end()]
-                if not buf:
-                    return False
-        m = _HEADER_END.search(buf, self._scan)
         limit = self._max_header
+        if self._scan == 0:
+            if buf[0] in _WS_BYTES:
+                ws = _LEADING_WS.match(buf)
+                if ws is not None:
+                    del buf[: ws.end()]
+                    if not buf:
+                        return False
+            common = _COMMON_HEADER.match(buf)
+            if common is not None and common.end() <= limit:
+                size = int(common.group(1))
+                if size <= self._max_message:
+                    start = common.end()
+                    end = start + size
+                    if end <= len(buf):
+                        out.append(Message(bytes(buf[start:end])))
+                        del buf[:end]
+                    else:
+                        del buf[:start]
+                        self._start_body(size, False, out)
+                    return True
+        m = _HEADER_END.search(buf, self._scan)
         if m is None:
             if len(buf) >= limit:  # any blank line still to come would end past the limit
                 self._too_large(out, len(buf) - 2)

@@ -74,8 +74,8 @@ class NdjsonDecoder:
                 self._pending = []
                 self._pending_len = 0
                 self._line(line[:-1] if line.endswith(b"\r") else line, out)
-            else:
-                end = nl - 1 if nl > start and data[nl - 1] == _CR else nl
+            elif nl > start:  # an empty line needs no work at all
+                end = nl - 1 if data[nl - 1] == _CR else nl
                 self._line(data[start:end], out)
             start = nl + 1
         if start < len(data) and not self._skipping:

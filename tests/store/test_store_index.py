@@ -6,6 +6,8 @@ import logging
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,36 @@ def test_index_alone(home: Path) -> None:
     index.close()
     with Journal.open(path) as journal:
         assert journal.id == "AbC-1"
+
+
+_MANY_WRITERS = """
+import sys
+from agentd.store import HistoryStore, Message
+history = HistoryStore(sys.argv[1], fsync="never")
+for n in range(40):
+    with history.create_record(provider="p", model="m", thinking_level="t") as journal:
+        journal.append(Message("user", f"{sys.argv[2]} {n}"))
+print(history.list(limit=1)["total"])
+"""
+
+
+def test_concurrent_writers_wait_for_each_other(home: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _MANY_WRITERS, str(home), name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for name in ("a", "b")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "failed" not in err, err
+    history = HistoryStore(home, refresh_interval=3600)
+    assert history.list(limit=1)["total"] == 80  # every upsert landed, none was lost
+    assert history.refresh().read == 0
+    history.close()

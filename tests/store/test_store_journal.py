@@ -55,6 +55,13 @@ def test_layout_and_first_line(store: HistoryStore) -> None:
     ]
 
 
+def test_file_name_uses_the_utc_time_of_creation(store: HistoryStore) -> None:
+    path = make_record(store, record_id="tz", created_at="2026-01-01T01:30:00.250+02:00")
+    assert path.relative_to(store.sessions_dir) == Path(
+        "2025/12/31/rollout-20251231-233000250-tz.jsonl"
+    )
+
+
 def test_default_file_name_uses_utc_now_and_a_uuid(store: HistoryStore) -> None:
     with store.create_record(provider="openai", model="m", thinking_level="OFF") as journal:
         name = journal.path.name

@@ -295,3 +295,25 @@ def test_invalid_limits_are_refused() -> None:
         LspDecoder(max_message_size=-1)
     with pytest.raises(ValueError):
         LspDecoder(max_header_size=0)
+
+
+def test_invalid_header_is_reported_before_any_body_arrives() -> None:
+    decoder = LspDecoder()
+    assert decoder.feed(b"Content-Length: abc\r\n\r\n") == [
+        FramingError("invalid_header", "invalid Content-Length 'abc'")
+    ]
+
+
+def test_header_recovered_from_garbage_that_must_be_rejected_costs_one_error() -> None:
+    bad = b"junk\nContent-Length: 5\r\nContent-Type: text/plain; charset=latin1\r\n\r\nhello"
+    for events in (decode(bad + encode_lsp(b"[1]")), bytewise(bad + encode_lsp(b"[1]"))):
+        assert [e.reason for e in errors(events)] == ["invalid_header"]
+        assert messages(events) == [b"[1]"]
+
+
+def test_block_full_of_marks_is_handled_in_linear_time() -> None:
+    """Recovery scans each mark's value with an anchored match, not to the end of the line."""
+    block = b"content-length:" * 4000 + b"\n\n"
+    events = decode(block * 50 + encode_lsp(b"{}"))
+    assert len(errors(events)) == 50
+    assert messages(events) == [b"{}"]

@@ -1,0 +1,72 @@
+"""History methods (PROTOCOL §6): list and read saved records; store errors as RPC errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from agentd.api.context import ApiContext
+from agentd.protocol import errors
+from agentd.protocol.errors import RpcError
+from agentd.protocol.params import parse_params
+from agentd.store import (
+    HistoryNotFoundError,
+    PathOutsideHistoryError,
+    RecordLockedError,
+    StoreError,
+)
+
+
+@attrs.frozen
+class HistoryListParams:
+    limit: float | None = None
+    cursor: float | None = None
+
+
+@attrs.frozen
+class HistoryGetParams:
+    id: str | None = None
+    last: bool = False
+    rollout_path: str | None = None
+
+
+def store_error(exc: StoreError) -> RpcError:
+    """The RPC error for a store failure; messages are the store's (the reference's) own."""
+    if isinstance(exc, HistoryNotFoundError):
+        return RpcError(errors.HISTORY_NOT_FOUND, exc.message, exc.reason)
+    if isinstance(exc, PathOutsideHistoryError):
+        return RpcError(errors.INVALID_PARAMS, exc.message, exc.reason, field="rollout_path")
+    if isinstance(exc, RecordLockedError):
+        return RpcError(errors.INVALID_STATE, exc.message, exc.reason)
+    return RpcError(errors.INTERNAL_ERROR, exc.message, exc.reason)
+
+
+def register(ctx: ApiContext) -> None:
+    conn = ctx.connection
+    history = ctx.manager.runtime.history
+
+    async def history_list(raw: Any) -> Any:
+        p = parse_params("history.list", HistoryListParams, raw)
+        if history is None:
+            return {"total": 0, "cursor": 0, "limit": 100, "sessions": [], "next_cursor": None}
+        try:
+            return await history.run(lambda: history.store().list(p.limit, p.cursor))
+        except StoreError as exc:
+            raise store_error(exc) from None
+
+    async def history_get(raw: Any) -> Any:
+        p = parse_params("history.get", HistoryGetParams, raw)
+        if history is None:
+            raise RpcError(
+                errors.HISTORY_NOT_FOUND, "no saved chat history yet", "history_not_found"
+            )
+        try:
+            return await history.run(
+                lambda: history.store().get(id=p.id, last=p.last, rollout_path=p.rollout_path)
+            )
+        except StoreError as exc:
+            raise store_error(exc) from None
+
+    conn.register("history.list", history_list)
+    conn.register("history.get", history_get)

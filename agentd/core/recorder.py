@@ -1,0 +1,221 @@
+"""Writing sessions to the history journal without blocking the event loop.
+
+All store work runs on ONE dedicated thread, so records are written in the order they were
+submitted and the SQLite index is only touched from that thread. Submission is synchronous (it
+happens where the state change happens, before any ``await``), so even a turn interrupted before
+its task ever ran has its prompt and its end written, in order. Waiting is separate: ``send``
+answers once the prompt is on disk, and a turn announces its end once the end is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentd.providers.base import ChatMessage, ToolCall
+from agentd.store import HistoryStore, Journal, Message, MetaUpdate, TurnEnd, TurnStart, now_iso
+from agentd.store import ToolCall as StoredToolCall
+from agentd.store.journal import FsyncPolicy
+from agentd.store.records import TurnStatus
+
+log = logging.getLogger("agentd.core")
+
+T = TypeVar("T")
+TITLE_LIMIT = 80
+
+
+def title_for(prompt: str) -> str:
+    """The reference's rule: whitespace collapsed, at most 80 characters (77 + ``...``)."""
+    text = " ".join(prompt.split())
+    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 3] + "..."
+
+
+def to_stored(
+    message: ChatMessage, turn_id: str | None, images: Sequence[dict[str, Any]] = ()
+) -> Message:
+    return Message(
+        role=message.role,
+        text=message.text,
+        images=tuple(images),
+        tool_calls=tuple(
+            StoredToolCall(c.call_id, c.name, json.dumps(dict(c.arguments)))
+            for c in message.tool_calls
+        ),
+        tool_call_id=message.tool_call_id,
+        turn_id=turn_id,
+    )
+
+
+def from_stored(message: Message) -> ChatMessage:
+    calls = []
+    for call in message.tool_calls:
+        try:
+            arguments = json.loads(call.arguments) if call.arguments else {}
+        except ValueError:
+            arguments = {}
+        calls.append(ToolCall(call.id, call.name, arguments if isinstance(arguments, dict) else {}))
+    return ChatMessage(
+        message.role, message.text, tool_calls=tuple(calls), tool_call_id=message.tool_call_id
+    )
+
+
+class HistoryWriter:
+    """The daemon's one history store and the thread that owns it."""
+
+    def __init__(self, home: Path, fsync: FsyncPolicy = "turn") -> None:
+        self.home = home
+        self.fsync = fsync
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="agentd-store")
+        self._store: HistoryStore | None = None
+
+    def store(self) -> HistoryStore:
+        """The store; only call from the store thread (``run``/``submit``)."""
+        if self._store is None:
+            self._store = HistoryStore(self.home, fsync=self.fsync)
+        return self._store
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(*args)`` on the store thread now; the future is never cancelled by waiters."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.shield(self.submit(fn, *args))
+
+    async def warm_up(self) -> None:
+        """Open the store and reconcile its index in the background (the first list is fast)."""
+        try:
+            await self.run(lambda: self.store().refresh())
+        except Exception:
+            log.exception("history index warm-up failed")
+
+    async def close(self, timeout: float) -> None:
+        def close_store() -> None:
+            if self._store is not None:
+                self._store.close()
+
+        try:
+            await asyncio.wait_for(self.run(close_store), timeout)
+        except Exception:
+            log.exception("closing the history store failed")
+        self._executor.shutdown(wait=False)
+
+
+class SessionRecord:
+    """One session's history record: created at its first turn, or opened to resume."""
+
+    def __init__(
+        self,
+        writer: HistoryWriter,
+        on_error: Callable[[BaseException], None],
+        journal: Journal | None = None,
+    ) -> None:
+        self.writer = writer
+        self.journal = journal
+        self._on_error = on_error
+        self._failing = False
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    @property
+    def record_id(self) -> str | None:
+        return self.journal.id if self.journal is not None else None
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        future = self.writer.submit(fn, *args)
+        self._pending.add(future)
+        future.add_done_callback(self._settled)
+        return future
+
+    def _settled(self, future: asyncio.Future[Any]) -> None:
+        """Every write failure is logged; the session is told once per run of failures."""
+        self._pending.discard(future)
+        error = None if future.cancelled() else future.exception()
+        if error is None:
+            self._failing = False
+            return
+        log.error("history write failed: %s", error)
+        if not self._failing:
+            self._failing = True
+            self._on_error(error)
+
+    def begin_turn(
+        self,
+        *,
+        turn_id: str,
+        prompt: str,
+        images: Sequence[dict[str, Any]],
+        title: str,
+        provider: str,
+        model: str,
+        cwd: str,
+    ) -> asyncio.Future[str | None]:
+        """Write turn start and the prompt (fsync'd); resolves to the record id."""
+
+        def begin() -> str | None:
+            journal = self.journal
+            if journal is None or journal.closed:
+                journal = self.writer.store().create_record(
+                    provider=provider, model=model, thinking_level="", title=title, cwd=cwd
+                )
+                self.journal = journal
+            else:
+                meta = journal.meta
+                if (meta.title, meta.provider, meta.model) != (title, provider, model):
+                    journal.append(
+                        MetaUpdate(
+                            updated_at=now_iso(), title=title, provider=provider, model=model
+                        )
+                    )
+            journal.append(TurnStart(turn_id=turn_id, at=now_iso()))
+            journal.append(to_stored(ChatMessage("user", prompt), turn_id, images), sync=True)
+            return journal.id
+
+        return self._submit(begin)
+
+    def append(self, message: ChatMessage, turn_id: str) -> asyncio.Future[None]:
+        def write() -> None:
+            if self.journal is not None:
+                self.journal.append(to_stored(message, turn_id))
+
+        return self._submit(write)
+
+    def end_turn(
+        self,
+        turn_id: str,
+        status: TurnStatus,
+        kind: str | None = None,
+        message: str | None = None,
+    ) -> asyncio.Future[None]:
+        def write() -> None:
+            if self.journal is not None:
+                self.journal.append(
+                    TurnEnd(
+                        turn_id=turn_id,
+                        at=now_iso(),
+                        status=status,
+                        error_kind=kind,
+                        message=message,
+                    ),
+                    sync=True,
+                )
+
+        return self._submit(write)
+
+    def detach(self) -> asyncio.Future[None]:
+        """Stop writing to the current record (``history.clear_session``): the file stays."""
+        journal, self.journal = self.journal, None
+
+        def close() -> None:
+            if journal is not None:
+                journal.close()
+
+        return self._submit(close)
+
+    async def flush(self, timeout: float) -> None:
+        """Wait (bounded) for everything submitted so far."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)
