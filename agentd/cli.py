@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve JSON-RPC on stdin/stdout (the default)")
     _add_serve_options(serve)
     commands.add_parser("demo", help="drive a real daemon through a scripted conversation")
+    from agentd.history_cli import add_parser as add_history_parser
+
+    add_history_parser(commands)
     chat = commands.add_parser("chat", help="run one prompt and stream the answer")
     chat.add_argument("prompt", nargs="?", default="-", help="the prompt, or - to read stdin")
     chat.add_argument("--json", action="store_true", help="print every event as one JSON line")
@@ -60,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "history":
+        from agentd.history_cli import run_history
+
+        return run_history(args)
     if args.command == "demo":
         from agentd.demo import run_demo
 
