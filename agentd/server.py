@@ -1,8 +1,13 @@
 """The daemon: wires stdio, the connection, the API and the core, and owns the process lifecycle.
 
+Start-up is kept short: only the transport and the system methods are imported before the first
+message is answered. The core (sessions, providers, tools, history) is loaded right after the first
+response, or earlier by the first request that needs it; until then its methods are registered
+as trampolines, so method lookup and arrival order are the same either way.
+
 stdin EOF, SIGTERM, SIGINT, the ``exit`` notification and the death of the ``processId`` given at
-``initialize`` all lead to the same shutdown: running turns end as interrupted, the outbound queue
-is flushed (bounded), and the process exits, within about a second.
+``initialize`` all lead to the same shutdown: running turns end as interrupted, history is flushed,
+the outbound queue is flushed (bounded), and the process exits, within about a second.
 """
 
 from __future__ import annotations
@@ -13,23 +18,20 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from agentd import __version__
-from agentd.api import history as history_api
-from agentd.api import session as session_api
 from agentd.api import system as system_api
 from agentd.api.context import ApiContext
 from agentd.config import Settings
-from agentd.core.events import EventBus
-from agentd.core.manager import SessionManager
-from agentd.core.recorder import HistoryWriter
-from agentd.core.runtime import Runtime
-from agentd.providers.scripted import ScriptedProvider
-from agentd.rpc.connection import Connection
+from agentd.rpc.connection import Connection, Handler
 from agentd.rpc.sink import open_sink
 from agentd.rpc.source import open_source
-from agentd.tools.registry import default_registry
+
+if TYPE_CHECKING:
+    from agentd.core.events import EventBus
+    from agentd.core.manager import SessionManager
 
 log = logging.getLogger("agentd")
 
@@ -37,6 +39,22 @@ log = logging.getLogger("agentd")
 TURN_STOP_TIMEOUT_S = 0.8
 FLUSH_TIMEOUT_S = 1.0
 PARENT_POLL_S = 1.0
+
+#: Methods served by the core; registered as trampolines until the core is loaded.
+CORE_METHODS = (
+    "session.create",
+    "session.get",
+    "session.send",
+    "session.steer",
+    "session.interrupt",
+    "session.queue.list",
+    "session.queue.clear",
+    "session.queue.remove",
+    "history.clear_session",
+    "history.list",
+    "history.get",
+    "tools.list",
+)
 
 
 def take_stdio() -> tuple[int, int]:
@@ -53,17 +71,24 @@ def take_stdio() -> tuple[int, int]:
     return in_fd, out_fd
 
 
-def build_runtime(settings: Settings, bus: EventBus) -> Runtime:
-    providers: dict[str, Any] = {"scripted": ScriptedProvider(settings.script_dirs)}
-    return Runtime(
+def build_manager(settings: Settings, bus: EventBus) -> SessionManager:
+    """The core: providers, tools, history and the session manager."""
+    from agentd.core.manager import SessionManager
+    from agentd.core.recorder import HistoryWriter
+    from agentd.core.runtime import Runtime
+    from agentd.providers.scripted import ScriptedProvider
+    from agentd.tools.registry import default_registry
+
+    runtime = Runtime(
         bus=bus,
-        providers=providers,
+        providers={"scripted": ScriptedProvider(settings.script_dirs)},
         tools=default_registry(),
         default_provider="scripted",
         default_models={"scripted": "echo"},
         default_cwd=settings.cwd,
         history=HistoryWriter(settings.home, settings.fsync),
     )
+    return SessionManager(runtime)
 
 
 class Daemon:
@@ -71,8 +96,8 @@ class Daemon:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.bus = EventBus()
-        self.manager = SessionManager(build_runtime(settings, self.bus))
+        self._manager: SessionManager | None = None
+        self._ctx: ApiContext | None = None
         self._shutdown_done = False
         self._shutdown_lock = asyncio.Lock()
         self._exit = asyncio.Event()
@@ -80,13 +105,24 @@ class Daemon:
         self._shutdown_requested = False
         self._parent_watch: asyncio.Task[None] | None = None
         self._pidfd: int | None = None
-        self._signal_tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Detaches the connection from the core's events (set when the core is loaded).
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     # -- Lifecycle protocol (used by the API) ----------------------------------------------
 
     @property
     def shutdown_requested(self) -> bool:
         return self._shutdown_requested
+
+    def core(self) -> SessionManager:
+        if self._manager is None:
+            self._load_core()
+        assert self._manager is not None
+        return self._manager
+
+    def provider_names(self) -> list[str]:
+        return ["scripted"]
 
     async def shutdown(self, reason: str, *, announce: bool) -> None:
         """Stop every turn and flush; idempotent. ``announce`` emits ``state.changed`` first."""
@@ -95,11 +131,12 @@ class Daemon:
             if self._shutdown_done:
                 return
             self._shutdown_done = True
-            if announce:
-                self.bus.emit(
-                    "state.changed", {"reason": reason, "snapshot": self.state_snapshot()}
+            if announce and self._ctx is not None:
+                self._ctx.connection.send_event(
+                    "state.changed", _now(), {"reason": reason, "snapshot": self.state_snapshot()}
                 )
-            await self.manager.shutdown(TURN_STOP_TIMEOUT_S)
+            if self._manager is not None:
+                await self._manager.shutdown(TURN_STOP_TIMEOUT_S)
 
     def exit(self) -> None:
         self.exit_code = 0 if self._shutdown_requested else 1
@@ -120,10 +157,10 @@ class Daemon:
         loop.add_reader(self._pidfd, self._parent_gone)
 
     def state_snapshot(self) -> dict[str, Any]:
-        runtime = self.manager.runtime
+        manager = self._manager
         return {
             "auth": {
-                "enabledProviders": sorted(runtime.providers),
+                "enabledProviders": self.provider_names(),
                 "hasOpenAiToken": False,
                 "hasOpenRouterKey": self.settings.openrouter_api_key is not None,
                 "hasAntigravityToken": False,
@@ -131,12 +168,12 @@ class Daemon:
             },
             "onboarding": {"completed": True},
             "model": {
-                "selectedModel": runtime.default_models.get(runtime.default_provider),
+                "selectedModel": "echo",
                 "selectedThinking": None,
                 "selectedOpenRouterProvider": None,
-                "selectedProvider": runtime.default_provider,
+                "selectedProvider": "scripted",
             },
-            "sessions": self.manager.snapshot(),
+            "sessions": manager.snapshot() if manager else {"count": 0, "ids": []},
             "skills": {"count": 0, "directories": []},
         }
 
@@ -151,33 +188,30 @@ class Daemon:
             framing=self.settings.framing,
             max_message_size=self.settings.max_message_size,
         )
-        ctx = ApiContext(self.manager, connection, self, __version__)
-        self.manager.runtime.approver = session_api.make_approver(ctx)
-        system_api.register(ctx)
-        session_api.register(ctx)
-        history_api.register(ctx)
-        unsubscribe = self.bus.subscribe(connection.send_event)
+        self._ctx = ApiContext(connection, self, __version__)
+        system_api.register(self._ctx)
+        for name in CORE_METHODS:
+            connection.register(name, self._trampoline(name))
+        connection.after_first_response = self._schedule_core_load
         loop = asyncio.get_running_loop()
         for signum, reason in ((signal.SIGTERM, "sigterm"), (signal.SIGINT, "sigint")):
             loop.add_signal_handler(signum, self._on_signal, reason)
 
         serving = loop.create_task(connection.serve(), name="agentd-serve")
-        history = self.manager.runtime.history
-        warming = loop.create_task(history.warm_up()) if history is not None else None
         exiting = loop.create_task(self._exit.wait(), name="agentd-exit")
         await asyncio.wait({serving, exiting}, return_when=asyncio.FIRST_COMPLETED)
         if serving.done() and not self._exit.is_set():
             # stdin EOF: nobody reads events about our own shutdown any more (as the reference).
-            unsubscribe()
+            self._unsubscribe()
             await self.shutdown("stdin_closed", announce=False)
         else:
             await self.shutdown("exit", announce=False)
         exiting.cancel()
         serving.cancel()
-        if warming is not None:
-            warming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
+        for task in self._tasks:
+            task.cancel()
         await connection.cancel_inflight()
         await connection.outbox.aclose(FLUSH_TIMEOUT_S)
         self._stop_watching()
@@ -185,14 +219,49 @@ class Daemon:
             loop.remove_signal_handler(signum)
         return self.exit_code
 
-    def _on_signal(self, reason: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._shutdown_and_exit(reason, code=0))
-        self._signal_tasks.add(task)
-        task.add_done_callback(self._signal_tasks.discard)
+    # -- the core, loaded lazily -------------------------------------------------------------
 
-    async def _shutdown_and_exit(self, reason: str, *, code: int) -> None:
+    def _trampoline(self, name: str) -> Handler:
+        async def load_then_call(raw: Any) -> Any:
+            self.core()  # synchronous: effects keep their arrival order
+            assert self._ctx is not None
+            return await self._ctx.connection.methods[name](raw)
+
+        return load_then_call
+
+    def _schedule_core_load(self) -> None:
+        asyncio.get_running_loop().call_soon(self.core)
+
+    def _load_core(self) -> None:
+        from agentd.api import history as history_api
+        from agentd.api import session as session_api
+        from agentd.core.events import EventBus
+
+        assert self._ctx is not None
+        connection = self._ctx.connection
+        bus = EventBus()
+        self._manager = build_manager(self.settings, bus)
+        self._manager.runtime.approver = session_api.make_approver(self._ctx)
+        session_api.register(self._ctx)
+        history_api.register(self._ctx)
+        self._unsubscribe = bus.subscribe(connection.send_event)
+        history = self._manager.runtime.history
+        if history is not None:
+            self._own(history.warm_up())
+
+    def _own(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- exits -------------------------------------------------------------------------------
+
+    def _on_signal(self, reason: str) -> None:
+        self._own(self._shutdown_and_exit(reason))
+
+    async def _shutdown_and_exit(self, reason: str) -> None:
         await self.shutdown(reason, announce=True)
-        self.exit_code = code
+        self.exit_code = 0
         self._exit.set()
 
     def _parent_gone(self) -> None:
@@ -221,6 +290,12 @@ class Daemon:
         if self._parent_watch is not None:
             self._parent_watch.cancel()
             self._parent_watch = None
+
+
+def _now() -> str:
+    from agentd.clock import iso_now
+
+    return iso_now()
 
 
 def serve(settings: Settings) -> int:

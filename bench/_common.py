@@ -247,12 +247,22 @@ class LeanDaemon:
         self._stderr.close()
 
 
-def daemon_env(workdir: Path) -> dict[str, str]:
-    """The environment for a benchmarked daemon: its own ``AGENTD_HOME``, quiet logging."""
+def daemon_env(workdir: Path, *, cached_bytecode: bool = True) -> dict[str, str]:
+    """The environment for a benchmarked process: its own ``AGENTD_HOME``, quiet logging.
+
+    ``cached_bytecode`` (the default) lets Python cache compiled modules, in a ``pycache`` tree
+    under ``workdir`` (``PYTHONPYCACHEPREFIX``, so nothing is written into the checkout), the way
+    an installed agentd runs. Without it the caller's environment decides; with
+    ``PYTHONDONTWRITEBYTECODE=1`` and a checkout being edited, every start recompiles each changed
+    module from source, which is a property of that environment, not of agentd.
+    """
     env = dict(os.environ)
     env["AGENTD_HOME"] = str(workdir / "home")
     env.pop("AGENTD_LOG_LEVEL", None)
     env.pop("AGENTD_SCRIPTS_DIR", None)
+    if cached_bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     return env
 
 

@@ -5,6 +5,10 @@ What is measured, and why:
 (a) **Process start → first response.** A client spawns ``python -m agentd serve`` and writes a
     ``system.ping`` at once; the figure is the time from just before the spawn until the response
     is read (``AgentdClient``, median/min/max of N starts). Every client pays this on every launch.
+    Compiled modules are cached (``PYTHONPYCACHEPREFIX`` in a temp dir, filled by an unmeasured
+    start), as for an installed agentd; a second row starts it with the caller's environment as
+    it is, which with ``PYTHONDONTWRITEBYTECODE=1`` recompiles every module edited since its
+    ``.pyc`` was written.
     A baseline in the same run, interleaved with the daemon starts so that load hits both alike:
     the same interpreter running ``sys.stdout.write('x')``, spawn → first byte. The ratio says how
     much agentd adds to a bare Python start on this machine.
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import subprocess
@@ -79,12 +84,13 @@ TARGET_RSS = Target(30, "MiB")
 # -- (a) and (d): start-up -------------------------------------------------------------------
 
 
-async def daemon_start(workdir: Path) -> tuple[float, float, dict[str, int]]:
+async def daemon_start(
+    workdir: Path, *, cached_bytecode: bool = True
+) -> tuple[float, float, dict[str, int]]:
     """Spawn → ping response and the daemon's CPU time by then (s), and its memory after it."""
+    env = daemon_env(workdir, cached_bytecode=cached_bytecode)
     started = time.perf_counter()
-    client = await AgentdClient.spawn(
-        env=daemon_env(workdir), cwd=str(workdir), stderr=asyncio.subprocess.DEVNULL
-    )
+    client = await AgentdClient.spawn(env=env, cwd=str(workdir), stderr=None)
     try:
         _, future = client.start_request("system.ping")
         response = await asyncio.wait_for(future, TIMEOUT_S)
@@ -98,8 +104,9 @@ async def daemon_start(workdir: Path) -> tuple[float, float, dict[str, int]]:
     return elapsed, cpu, memory
 
 
-async def baseline_start() -> tuple[float, float]:
+async def baseline_start(workdir: Path) -> tuple[float, float]:
     """Spawn → first byte of a bare interpreter that writes one byte, and its whole CPU time."""
+    env = daemon_env(workdir)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
@@ -108,6 +115,7 @@ async def baseline_start() -> tuple[float, float]:
         BASELINE_CODE,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
+        env=env,
     )
     assert process.stdout is not None
     first = await asyncio.wait_for(process.stdout.read(1), TIMEOUT_S)
@@ -125,17 +133,21 @@ async def measure_starts(starts: int, workdir: Path) -> dict[str, Any]:
     daemon_cpu: list[float] = []
     baseline: list[float] = []
     baseline_cpu: list[float] = []
+    uncached: list[float] = []
     rss: list[int] = []
     hwm: list[int] = []
-    await baseline_start()  # warm the page cache for both, unmeasured
+    # Unmeasured: warm the page cache and fill the bytecode cache.
+    await baseline_start(workdir)
     await daemon_start(workdir)
+    await daemon_start(workdir, cached_bytecode=False)
     for _ in range(starts):
-        elapsed, cpu = await baseline_start()
+        elapsed, cpu = await baseline_start(workdir)
         baseline.append(elapsed)
         baseline_cpu.append(cpu)
         elapsed, cpu, memory = await daemon_start(workdir)
         daemon.append(elapsed)
         daemon_cpu.append(cpu)
+        uncached.append((await daemon_start(workdir, cached_bytecode=False))[0])
         rss.append(memory["VmRSS"])
         hwm.append(memory["VmHWM"])
     return {
@@ -143,11 +155,22 @@ async def measure_starts(starts: int, workdir: Path) -> dict[str, Any]:
         "baseline_ms": summary([s * 1000 for s in baseline]),
         "ratio": statistics.median(daemon) / statistics.median(baseline),
         "daemon_cpu_ms": summary([s * 1000 for s in daemon_cpu]),
+        "daemon_env_bytecode_ms": summary([s * 1000 for s in uncached]),
+        "env_bytecode": bytecode_setting(),
         "baseline_cpu_ms": summary([s * 1000 for s in baseline_cpu]),
         "cpu_ratio": statistics.median(daemon_cpu) / statistics.median(baseline_cpu),
         "rss_mib": summary([mib(k) for k in rss]),
         "hwm_mib": summary([mib(k) for k in hwm]),
     }
+
+
+def bytecode_setting() -> str:
+    """How this shell's environment caches bytecode (what the uncached row runs with)."""
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return "PYTHONDONTWRITEBYTECODE=1"
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        return "PYTHONPYCACHEPREFIX set"
+    return "default"
 
 
 # -- (b): ping latency -----------------------------------------------------------------------
@@ -169,9 +192,7 @@ def lean_ping_latencies(daemon: LeanDaemon, count: int) -> list[float]:
 
 
 async def client_ping_latencies(workdir: Path, count: int, warmup: int) -> list[float]:
-    client = await AgentdClient.spawn(
-        env=daemon_env(workdir), cwd=str(workdir), stderr=asyncio.subprocess.DEVNULL
-    )
+    client = await AgentdClient.spawn(env=daemon_env(workdir), cwd=str(workdir), stderr=None)
     latencies: list[float] = []
     try:
         for index in range(warmup + count):
@@ -275,7 +296,7 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     start = results["start"]
-    d, b = start["daemon_ms"], start["baseline_ms"]
+    d, b, u = start["daemon_ms"], start["baseline_ms"], start["daemon_env_bytecode_ms"]
     lean, client = results["ping_ms"]["lean_client"], results["ping_ms"]["agentd_client"]
     notes = results["notifications"]
     out = results["events_out"]
@@ -283,7 +304,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     rss, hwm = start["rss_mib"], start["hwm_mib"]
     rows = [
         [
-            "(a) start → first response (median, min–max)",
+            "(a) start → first response, cached bytecode (median, min–max)",
             f"{d['median']:.1f} ms ({d['min']:.1f}–{d['max']:.1f})",
             TARGET_START.describe(),
             TARGET_START.verdict(d["median"]),
@@ -295,6 +316,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             "",
         ],
         ["(a) ratio daemon / baseline (wall)", f"{start['ratio']:.2f}x", "", ""],
+        [
+            f"(a) the same with this shell's environment ({start['env_bytecode']})",
+            f"{u['median']:.1f} ms ({u['min']:.1f}–{u['max']:.1f})",
+            "",
+            "",
+        ],
         [
             "(a) CPU: daemon until its response / whole baseline",
             f"{start['daemon_cpu_ms']['median']:.1f} / {start['baseline_cpu_ms']['median']:.1f} ms"

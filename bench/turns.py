@@ -84,9 +84,8 @@ class StampedClient(AgentdClient):
 
 
 async def spawn(workdir: Path) -> StampedClient:
-    client = await StampedClient.spawn(
-        env=daemon_env(workdir), cwd=str(workdir), stderr=asyncio.subprocess.DEVNULL
-    )
+    """A daemon driven by ``StampedClient``; its stderr (warnings, a crash) goes to ours."""
+    client = await StampedClient.spawn(env=daemon_env(workdir), cwd=str(workdir), stderr=None)
     assert isinstance(client, StampedClient)
     await client.call("system.ping", timeout=TIMEOUT_S)
     return client

@@ -1,17 +1,18 @@
-"""What the method handlers work with: the core, the connection and the daemon's lifecycle."""
+"""What the method handlers work with: the connection and the daemon (which owns the core)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from agentd.core.manager import SessionManager
-from agentd.rpc.connection import Connection
+if TYPE_CHECKING:
+    from agentd.core.manager import SessionManager
+    from agentd.rpc.connection import Connection
 
 
 class Lifecycle(Protocol):
-    """The daemon's process lifecycle, as the API may drive it (implemented by the server)."""
+    """The daemon as the API may drive it (implemented by ``agentd.server.Daemon``)."""
 
     @property
     def shutdown_requested(self) -> bool: ...
@@ -24,10 +25,19 @@ class Lifecycle(Protocol):
 
     def state_snapshot(self) -> dict[str, Any]: ...
 
+    def provider_names(self) -> list[str]: ...
+
+    def core(self) -> SessionManager:
+        """The session manager, loaded on first use (it is kept off the start-up path)."""
+        ...
+
 
 @attrs.define(eq=False)
 class ApiContext:
-    manager: SessionManager
     connection: Connection
     lifecycle: Lifecycle
     server_version: str
+
+    @property
+    def manager(self) -> SessionManager:
+        return self.lifecycle.core()

@@ -9,12 +9,12 @@ from agentd.clock import iso_now
 from agentd.protocol.errors import INVALID_PARAMS, RpcError
 from agentd.protocol.methods import HandshakeParams, InitializeParams, ShutdownParams
 from agentd.protocol.params import parse_params
+from agentd.tools import BUILTIN_TOOL_NAMES
 
 PROTOCOL_VERSION = "1.0.0"
 
 
 def capabilities(ctx: ApiContext) -> dict[str, Any]:
-    runtime = ctx.manager.runtime
     return {
         "events": True,
         "command_execute": False,
@@ -22,8 +22,9 @@ def capabilities(ctx: ApiContext) -> dict[str, Any]:
         "image_inputs": ["path", "data_url"],
         "framing": ["lsp", "ndjson"],
         "event_seq": True,
-        "providers": sorted(runtime.providers),
-        "tools": runtime.tools.names(),
+        "providers": ctx.lifecycle.provider_names(),
+        "tools": list(BUILTIN_TOOL_NAMES),
+        "history": True,
         "approvals": ["auto", "ask", "read_only"],
         "cancel_request": True,
         "queue_remove": True,

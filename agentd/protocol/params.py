@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
-import cattrs
 
 from agentd.protocol.errors import RpcError, invalid_params
 
@@ -165,16 +164,28 @@ def _make_hook(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
     return structure
 
 
-converter = cattrs.Converter()
-converter.register_structure_hook_factory(attrs.has, _make_hook)
+_converter: Any = None
+
+
+def converter() -> Any:
+    """The cattrs converter for params (created on first use: cattrs is off the start-up path)."""
+    global _converter
+    if _converter is None:
+        import cattrs
+
+        made = cattrs.Converter()
+        made.register_structure_hook_factory(attrs.has, _make_hook)
+        _converter = made
+    return _converter
 
 
 def parse_params(method: str, cls: type[T], raw: Any) -> T:
     """Validate ``raw`` params for ``method`` into ``cls`` or raise the reference's -32602."""
     try:
-        return converter.structure(raw, cls)
+        result: T = converter().structure(raw, cls)
     except _FieldProblem as problem:
         raise invalid_params(method, problem.problem, problem.field) from None
+    return result
 
 
 __all__ = ["RpcError", "converter", "parse_params", "wire_name"]

@@ -86,6 +86,8 @@ class Connection:
         self._ids = itertools.count(1)
         self._max_inflight = max_inflight
         self.refusing = False  # set after a shutdown: later requests are answered with an error
+        #: Called once, after the first response is handed to the outbox (start-up work waits).
+        self.after_first_response: Callable[[], None] | None = None
 
     # -- registration ----------------------------------------------------------------------
 
@@ -235,6 +237,9 @@ class Connection:
             except (TypeError, ValueError):
                 log.exception("result of request %r is not JSON", request_id)
                 self._reply_error(request_id, errors.internal_error())
+        if self.after_first_response is not None:
+            hook, self.after_first_response = self.after_first_response, None
+            hook()
 
     def _handle_notification(self, method: str, params: Any) -> None:
         if method == CANCEL_METHOD:

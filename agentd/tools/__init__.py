@@ -1,1 +1,4 @@
-"""agentd."""
+"""Tools the model can call: the interface, the registry and the built-ins."""
+
+#: Names of the built-in tools (kept here, import-free, for the handshake's capabilities).
+BUILTIN_TOOL_NAMES = ("bash", "grep_files", "list_dir", "read_file")
