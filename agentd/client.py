@@ -136,6 +136,15 @@ class AgentdClient:
             message["params"] = params
         self.send_message(message)
 
+    async def pause_reading(self) -> None:
+        """Stop reading the daemon's stdout (to see how it copes with a slow client)."""
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+    def resume_reading(self) -> None:
+        if self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read_loop())
+
     # -- events ----------------------------------------------------------------------------
 
     async def next_event(self, timeout: float = 30.0) -> Event:
@@ -203,8 +212,9 @@ class AgentdClient:
         except TimeoutError:
             self.process.kill()
             code = await self.process.wait()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.closed.wait(), timeout)
+        if not self._reader.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.closed.wait(), timeout)
         self._reader.cancel()
         return code
 
@@ -217,6 +227,7 @@ class AgentdClient:
     # -- internals -------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
+        """Read until the daemon's stdout ends (a cancel only pauses: see ``pause_reading``)."""
         assert self.process.stdout is not None
         try:
             while True:
@@ -228,11 +239,18 @@ class AgentdClient:
                         self._dispatch(json.loads(item.body))
                     elif isinstance(item, FramingError):
                         raise RuntimeError(f"agentd sent a bad frame: {item.detail}")
-        finally:
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(ConnectionError("agentd closed its output"))
-            self.closed.set()
+        except asyncio.CancelledError:
+            return
+        except BaseException as exc:
+            self._fail_pending(exc)
+            raise
+        self._fail_pending(ConnectionError("agentd closed its output"))
+
+    def _fail_pending(self, error: BaseException) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self.closed.set()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         self.transcript.append(message)

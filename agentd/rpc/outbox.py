@@ -48,8 +48,8 @@ def merge_chunks(into: dict[str, Any], more: dict[str, Any]) -> None:
     """Append chunk payload ``more`` to ``into`` (same session and turn): nothing is lost."""
     a, b = into["chunk"], more["chunk"]
     a["answerText"] = a.get("answerText", "") + b.get("answerText", "")
-    thoughts = "".join(a.get("thoughts", ())) + "".join(b.get("thoughts", ()))
-    a["thoughts"] = [thoughts] if thoughts else []
+    # ``thoughts`` holds the reasoning so far (as the reference), so the later one wins
+    a["thoughts"] = b.get("thoughts") or a.get("thoughts", [])
     segments: list[dict[str, str]] = list(a.get("segments", ()))
     for seg in b.get("segments", ()):
         if segments and segments[-1]["kind"] == seg["kind"]:

@@ -1,0 +1,230 @@
+"""Crash safety of the history journal: SIGKILL a busy daemon again and again on one home.
+
+Each iteration spawns a daemon on the SAME ``AGENTD_HOME``, first proves that a record left by the
+previous crash can be resumed (a new turn completes and appends to the same file, a torn tail cut
+off first), then runs 1-3 sessions (some resuming earlier records) that send prompts with a mix of
+scripts, and SIGKILLs the daemon after a random delay. After every kill, every record file is
+checked: whole lines only (at most a torn last line), every prompt whose ``session.send`` response
+arrived is on disk, no message is written twice, message indexes strictly increase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from agentd.client import AgentdClient, Event
+from agentd.store import RecordView, read_record
+
+from .conftest import (
+    TERMINAL,
+    assert_all_lines_json,
+    close,
+    crash,
+    record_files,
+    spawn,
+)
+
+SEED = 20261128
+ITERATIONS = 12
+#: Scripts the sessions pick from, with weights: streaming, tool rounds, a hanging tool, echo.
+SCRIPTS = ("short_slow", "two_tools", "multi_round", "tool_hang", "echo")
+WEIGHTS = (3, 2, 2, 1, 3)
+TURN_TIMEOUT_S = 20.0
+
+
+class Router:
+    """Reads the daemon's events and resolves one future per turn at its terminal event, so
+    several sessions can be driven at once over one connection."""
+
+    def __init__(self, client: AgentdClient) -> None:
+        self.client = client
+        self.events: list[Event] = []
+        self._ends: dict[str, asyncio.Future[Event]] = {}
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _end(self, turn_id: str) -> asyncio.Future[Event]:
+        if turn_id not in self._ends:
+            self._ends[turn_id] = asyncio.get_running_loop().create_future()
+        return self._ends[turn_id]
+
+    async def _run(self) -> None:
+        while True:
+            event = await self.client.events.get()
+            self.events.append(event)
+            if event["type"] in TERMINAL:
+                future = self._end(event["payload"]["turn_id"])
+                if not future.done():
+                    future.set_result(event)
+
+    async def wait_end(self, turn_id: str, timeout: float = TURN_TIMEOUT_S) -> Event:
+        return await asyncio.wait_for(asyncio.shield(self._end(turn_id)), timeout)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+@attrs.define
+class Sent:
+    """A ``session.send`` written to the daemon; ``answered`` once its response arrived."""
+
+    text: str
+    session_id: str
+    future: asyncio.Future[Any]
+
+    @property
+    def answered(self) -> bool:
+        return (
+            self.future.done()
+            and not self.future.cancelled()
+            and self.future.exception() is None
+            and "result" in self.future.result()
+        )
+
+
+def send(client: AgentdClient, sent: list[Sent], session_id: str, text: str) -> Sent:
+    _, future = client.start_request("session.send", {"session_id": session_id, "text": text})
+    item = Sent(text, session_id, future)
+    sent.append(item)
+    return item
+
+
+async def drive(
+    client: AgentdClient, router: Router, rng: random.Random, session_id: str, sent: list[Sent]
+) -> None:
+    """Send prompts one after the other (each after the previous turn ended) until killed."""
+    while True:
+        script = rng.choices(SCRIPTS, WEIGHTS)[0]
+        item = send(client, sent, session_id, f"crash-{uuid.uuid4()} script:{script}")
+        response = await item.future
+        if "error" in response:
+            raise AssertionError(f"session.send failed: {response['error']}")
+        await router.wait_end(response["result"]["turn_id"], timeout=60)
+
+
+def clean_size(data: bytes) -> int:
+    """Where the last whole line ends (what survives the cut of a torn tail)."""
+    return data.rfind(b"\n") + 1
+
+
+def check_files(home: Path, sent: list[Sent]) -> dict[Path, RecordView]:
+    """The invariants that must hold after any crash; returns the readable records."""
+    views: dict[Path, RecordView] = {}
+    for path in record_files(home):
+        tail = assert_all_lines_json(path)
+        data = path.read_bytes()
+        if b"\n" not in data:
+            # killed between creating the file and its first line: nothing else can be in it
+            assert len(data) < 4096, path
+            continue
+        view = read_record(path)
+        allowed = {"torn_tail"} if tail.strip() else set()
+        assert {p.kind for p in view.problems} <= allowed, (path, view.problems)
+        assert all(p.line == data.count(b"\n") + 1 for p in view.problems), view.problems
+        indexes = [m.index for m in view.messages]
+        assert indexes == sorted(set(indexes)), (path, indexes)
+        prompts = [(m.turn_id, m.text) for m in view.messages if m.role == "user"]
+        assert len(prompts) == len(set(prompts)), (path, prompts)
+        views[path] = view
+    on_disk = {m.text for v in views.values() for m in v.messages if m.role == "user"}
+    missing = [s.text for s in sent if s.answered and s.text not in on_disk]
+    assert not missing, f"answered prompts lost in the crash: {missing}"
+    return views
+
+
+async def check_resume(
+    client: AgentdClient, router: Router, sent: list[Sent], home: Path, view: RecordView
+) -> str:
+    """Resume a record left by a crash: a new turn completes and appends to the same file."""
+    path = view.path
+    before = path.read_bytes()
+    result = await client.call("session.create", {"resume_id": view.meta.id}, timeout=20)
+    session_id = result["session_id"]
+    assert result["state"]["activeSessionId"] == view.meta.id
+    text = f"resume-{uuid.uuid4()} script:echo"
+    item = send(client, sent, session_id, text)
+    response = await asyncio.wait_for(item.future, 20)
+    end = await router.wait_end(response["result"]["turn_id"])
+    assert end["type"] == "session.completed", end
+    after = path.read_bytes()
+    assert after.startswith(before[: clean_size(before)])  # appended; only a torn tail was cut
+    resumed = read_record(path)
+    assert resumed.problems == ()
+    assert resumed.meta.id == view.meta.id
+    assert [m.text for m in resumed.messages[-2:]] == [text, f"You said: {text}"]
+    assert resumed.messages[: len(view.messages)] == view.messages
+    assert {p for p in record_files(home) if text in p.read_text()} == {path}
+    return session_id
+
+
+def tear(path: Path, rng: random.Random) -> None:
+    """Simulate a crash in the middle of a write: part of a line, no newline at its end."""
+    line = f'{{"type":"message","index":999,"role":"user","text":"torn {uuid.uuid4()}"}}'
+    with path.open("ab") as handle:
+        handle.write(line.encode()[: rng.randint(1, len(line) - 1)])
+
+
+@pytest.mark.timeout(120)
+async def test_sigkill_loop_keeps_every_answered_prompt(home: Path, workspace: Path) -> None:
+    rng = random.Random(SEED)
+    sent: list[Sent] = []
+    torn: set[Path] = set()
+    for iteration in range(ITERATIONS + 1):
+        final = iteration == ITERATIONS
+        client = await spawn(home, workspace)
+        router = Router(client)
+        drivers: list[asyncio.Task[None]] = []
+        try:
+            views = check_files(home, sent)
+            listing = await client.call("history.list", {"limit": 1000})
+            assert {s["id"] for s in listing["sessions"]} == {v.meta.id for v in views.values()}
+            assert listing["total"] == len(views)
+            used: set[str] = set()
+            session_ids: list[str] = []
+            if views:
+                # prefer a record whose tail was torn, so the cut is exercised
+                candidates = sorted(views, key=lambda p: (p not in torn, str(p)))
+                target = views[candidates[0] if torn & set(views) else rng.choice(candidates)]
+                session_ids.append(await check_resume(client, router, sent, home, target))
+                used.add(target.meta.id)
+                torn.discard(target.path)
+            if final:
+                assert await close(client) == 0
+                break
+            for _ in range(rng.randint(1, 3) - len(session_ids) + 1):
+                resumable = sorted({v.meta.id for v in views.values()} - used)
+                params: dict[str, Any] = {}
+                if resumable and rng.random() < 0.5:
+                    params["resume_id"] = rng.choice(resumable)
+                    used.add(params["resume_id"])
+                result = await client.call("session.create", params, timeout=20)
+                session_ids.append(result["session_id"])
+            drivers = [
+                asyncio.get_running_loop().create_task(drive(client, router, rng, sid, sent))
+                for sid in session_ids
+            ]
+            await asyncio.sleep(rng.uniform(0, 0.4))
+            for task in drivers:
+                if task.done() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            await crash(client)
+        finally:
+            for task in drivers:
+                task.cancel()
+            await asyncio.gather(*drivers, return_exceptions=True)
+            router.stop()
+            if client.process.returncode is None:
+                await close(client)
+        views = check_files(home, sent)
+        if views and rng.random() < 0.4:
+            path = rng.choice(sorted(views))
+            if path.read_bytes().endswith(b"\n"):
+                tear(path, rng)
+                torn.add(path)
+    assert sum(s.answered for s in sent) >= ITERATIONS, "the daemons answered too few prompts"
