@@ -35,6 +35,12 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         default="turn",
         help="history durability: fsync prompts and turn ends (turn), every record, or none",
     )
+    parser.add_argument(
+        "--approval-timeout",
+        type=float,
+        default=300.0,
+        help="seconds a tool call waits for the client's approval before it is denied",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_message_size=args.max_message_size,
         script_dirs=tuple(args.scripts_dir),
         fsync=args.fsync,
+        approval_timeout_s=args.approval_timeout,
     )
     return serve(settings)
 

@@ -37,6 +37,8 @@ class Settings:
     home: Path = attrs.field(factory=default_home)
     #: ``turn``: prompts and turn ends are fsync'd; ``always``: every record; ``never``: none.
     fsync: Fsync = "turn"
+    #: How long a tool call under ``approval_policy: ask`` waits for the client's answer.
+    approval_timeout_s: float = 300.0
     openai_api_key: str | None = attrs.field(default=None, repr=False)
     openrouter_api_key: str | None = attrs.field(default=None, repr=False)
 
@@ -48,6 +50,7 @@ def settings_from_env(
     max_message_size: int | None = None,
     script_dirs: tuple[Path, ...] = (),
     fsync: Fsync = "turn",
+    approval_timeout_s: float = 300.0,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if env is None else env
@@ -58,6 +61,7 @@ def settings_from_env(
         script_dirs=script_dirs,
         home=default_home(env),
         fsync=fsync,
+        approval_timeout_s=approval_timeout_s,
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openrouter_api_key=env.get("OPENROUTER_API_KEY") or None,
     )

@@ -241,7 +241,9 @@ class Daemon:
         connection = self._ctx.connection
         bus = EventBus()
         self._manager = build_manager(self.settings, bus)
-        self._manager.runtime.approver = session_api.make_approver(self._ctx)
+        self._manager.runtime.approver = session_api.make_approver(
+            self._ctx, self.settings.approval_timeout_s
+        )
         session_api.register(self._ctx)
         history_api.register(self._ctx)
         self._unsubscribe = bus.subscribe(connection.send_event)

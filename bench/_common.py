@@ -14,6 +14,7 @@ does not exit in time. Nothing asserts a timing; the benches print figures and t
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import itertools
 import json
@@ -104,6 +105,7 @@ class LeanDaemon:
         *,
         workdir: Path,
         profile_out: Path | None = None,
+        home: Path | None = None,
     ) -> None:
         command = [sys.executable]
         if profile_out is not None:
@@ -117,7 +119,7 @@ class LeanDaemon:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             cwd=workdir,
-            env=daemon_env(workdir),
+            env=daemon_env(workdir, home=home),
             bufsize=0,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -247,8 +249,20 @@ class LeanDaemon:
         self._stderr.close()
 
 
-def daemon_env(workdir: Path, *, cached_bytecode: bool = True) -> dict[str, str]:
-    """The environment for a benchmarked process: its own ``AGENTD_HOME``, quiet logging.
+def warm_bytecode(workdir: Path) -> None:
+    """Start a daemon once so that its modules are compiled into ``workdir``'s bytecode cache
+    (a ``session.create`` makes it load what it may defer past its first answer)."""
+    with LeanDaemon(workdir=workdir) as daemon:
+        daemon.call("system.ping")
+        daemon.call("session.create", {})
+        daemon.close()
+
+
+def daemon_env(
+    workdir: Path, *, cached_bytecode: bool = True, home: Path | None = None
+) -> dict[str, str]:
+    """The environment for a benchmarked process: its own ``AGENTD_HOME`` (``workdir/home``
+    unless ``home`` is given), quiet logging.
 
     ``cached_bytecode`` (the default) lets Python cache compiled modules, in a ``pycache`` tree
     under ``workdir`` (``PYTHONPYCACHEPREFIX``, so nothing is written into the checkout), the way
@@ -257,7 +271,7 @@ def daemon_env(workdir: Path, *, cached_bytecode: bool = True) -> dict[str, str]
     module from source, which is a property of that environment, not of agentd.
     """
     env = dict(os.environ)
-    env["AGENTD_HOME"] = str(workdir / "home")
+    env["AGENTD_HOME"] = str(home or workdir / "home")
     env.pop("AGENTD_LOG_LEVEL", None)
     env.pop("AGENTD_SCRIPTS_DIR", None)
     if cached_bytecode:
@@ -294,6 +308,25 @@ def proc_sched(pid: int) -> tuple[float, float]:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 0.0
+
+
+def filesystem(path: Path) -> str:
+    """The type of the file system holding ``path`` (from ``/proc/mounts``), e.g. ``ext4``."""
+    resolved = str(path.resolve())
+    best, kind = "", "unknown"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) < 3:
+                    continue
+                point = fields[1]
+                inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+                if inside and len(point) >= len(best):
+                    best, kind = point, fields[2]
+    except OSError:
+        pass
+    return kind
 
 
 def mib(kib: float) -> float:
@@ -368,7 +401,19 @@ def machine_info() -> dict[str, Any]:
 
 
 def revision() -> str:
-    """The measured code: ``git`` commit of the checkout, ``+N modified`` for local changes."""
+    """The measured code: ``git`` commit of the checkout, ``+N modified`` for local changes.
+
+    When ``agentd`` is imported from elsewhere (``PYTHONPATH=DIR``, e.g. a ``git archive`` of one
+    commit, which the spawned daemons inherit), that directory is named, with the commit found in
+    its ``REVISION`` file if there is one.
+    """
+    spec = importlib.util.find_spec("agentd")
+    if spec is not None and spec.origin is not None:
+        root = Path(spec.origin).resolve().parent.parent
+        if root != REPO:
+            stamp = root / "REVISION"
+            commit = stamp.read_text(encoding="utf-8").strip() if stamp.exists() else "?"
+            return f"{commit} (snapshot in {root})"
     if not shutil.which("git"):
         return "unknown"
     head = subprocess.run(

@@ -7,8 +7,11 @@ What is measured, and why:
     at once (the scripted provider pauses only *between* pieces), so the figure is daemon overhead
     plus two pipe hops: send handling, the turn's start-up events, the model request, and the chunk
     itself. To separate that from the transport, a ``system.ping`` round trip is measured after
-    every turn on the same connection, and the ratio is printed. Driven by ``AgentdClient``, with
-    each event stamped when the client's reader decoded it (the latency, not the rate, matters).
+    every turn on the same connection, and the ratio is printed. Headline with the lean client of
+    ``bench/_common.py``; also with ``AgentdClient`` (each event stamped when its reader decoded
+    it), as an asyncio Python client sees it. A turn waits until its prompt is fsync'd to the
+    history journal before calling the model, so the lean run is repeated with ``AGENTD_HOME`` on
+    tmpfs (``/dev/shm``, no disk flush): the difference is what durability costs on this disk.
 (b) **Chunk events per second, end to end**, for the built-in ``long`` script (5,000 one-word
     pieces, no delay): from the ``session.send`` response to the ``session.completed`` event, both
     as read from the pipe; the concatenated ``answerText`` of the chunk events is checked against
@@ -52,6 +55,7 @@ from _common import (
     StreamRun,
     Target,
     daemon_env,
+    filesystem,
     machine_info,
     print_machine,
     print_table,
@@ -60,12 +64,15 @@ from _common import (
     stream_long_turn,
     summary,
     top_functions,
+    warm_bytecode,
     write_json,
 )
 
 from agentd.client import AgentdClient, Event
 
 TIMEOUT_S = 20.0
+#: Where a history directory costs no disk flush, to show what durability adds to a turn.
+TMPFS = Path("/dev/shm")
 READ_AT = "_bench_read_at"
 
 TARGET_FIRST_CHUNK = Target(2, "ms")
@@ -148,13 +155,13 @@ async def first_chunk(workdir: Path, sends: int) -> dict[str, Any]:
 
 
 def lean_first_chunks(
-    workdir: Path, sends: int, profile: Path | None = None
+    workdir: Path, sends: int, profile: Path | None = None, home: Path | None = None
 ) -> tuple[list[float], list[float]]:
     """``first_chunk`` with the lean client: send written → first chunk frame read, and a ping
     round trip after each turn (both in seconds)."""
     latencies: list[float] = []
     pings: list[float] = []
-    with LeanDaemon(workdir=workdir, profile_out=profile) as daemon:
+    with LeanDaemon(workdir=workdir, profile_out=profile, home=home) as daemon:
         session_id = daemon.call("session.create", {"model": "echo"})["session_id"]
         for index in range(sends + 3):  # the first 3 are warm-up
             _, data = daemon.request("session.send", {"session_id": session_id, "text": "hi"})
@@ -304,7 +311,12 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         },
         "ping_ms": summary([s * 1000 for s in lean_pings]),
         "ratio_first_chunk_to_ping": statistics.median(lean_first) / statistics.median(lean_pings),
+        "history_filesystem": filesystem(workdir),
     }
+    if TMPFS.is_dir() and filesystem(TMPFS) == "tmpfs":
+        with tempfile.TemporaryDirectory(dir=TMPFS, prefix="agentd-bench-") as home:
+            on_tmpfs, _ = lean_first_chunks(workdir, args.sends, home=Path(home))
+        latency["lean_client"]["first_chunk_tmpfs_home_ms"] = summary([s * 1000 for s in on_tmpfs])
     print(f"(b) {args.runs} `long` turns (lean client), then 3 with AgentdClient ...")
     lean = stream_summary(lean_streams(workdir, args.runs))
     heavy = asyncio.run(client_streams(workdir, 3))
@@ -333,6 +345,17 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     first, ping = latency["first_chunk_ms"], latency["ping_ms"]
     lean_first = latency["lean_client"]["first_chunk_ms"]
     lean_ping = latency["lean_client"]["ping_ms"]
+    tmpfs_rows: list[list[str]] = []
+    if "first_chunk_tmpfs_home_ms" in latency["lean_client"]:
+        tmpfs = latency["lean_client"]["first_chunk_tmpfs_home_ms"]
+        tmpfs_rows.append(
+            [
+                "(a) the same, history on tmpfs (no disk flush)",
+                f"{tmpfs['median']:.2f} ms ({tmpfs['min']:.2f}–{tmpfs['max']:.2f})",
+                "",
+                "",
+            ]
+        )
     lean = results["chunk_stream"]["lean_client"]
     heavy = results["chunk_stream"]["agentd_client"]
     rate = lean["chunk_events_per_s"]
@@ -344,12 +367,14 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     wait_ms = statistics.median(lean["daemon_wait_ms"])
     rows = [
         [
-            "(a) send → first chunk, lean client (median, min–max)",
+            "(a) send → first chunk, lean client, history on"
+            f" {latency['lean_client']['history_filesystem']} (median, min–max)",
             f"{lean_first['median']:.2f} ms ({lean_first['min']:.2f}–{lean_first['max']:.2f}),"
             f" p90 {lean_first['p90']:.2f}",
             TARGET_FIRST_CHUNK.describe(),
             TARGET_FIRST_CHUNK.verdict(lean_first["median"]),
         ],
+        *tmpfs_rows,
         [
             "(a) ping round trip alongside, lean client (median)",
             f"{lean_ping['median']:.3f} ms; first chunk ="
@@ -437,6 +462,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 def profile_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     profile = Path(args.profile).resolve()
+    warm_bytecode(workdir)  # keep compiling modules out of the profile
     if args.phase == "first":
         latencies, _ = lean_first_chunks(workdir, args.sends, profile)
         median_ms = statistics.median(latencies) * 1000

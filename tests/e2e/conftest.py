@@ -2,7 +2,7 @@
 
 Every test here runs the real daemon (``python -m agentd serve``) as a child process and talks real
 framing over its pipes, through :class:`agentd.client.AgentdClient` or raw bytes. Each daemon gets a
-private ``AGENTD_HOME``, no API keys, and its stderr goes to a file, so a test can read the logs.
+private ``AGENTD_HOME`` and no API keys; its stderr goes to a file in the test's tmp dir.
 
 When a test ends, its daemons are closed (bounded) and three things are checked for each: every
 byte written to stdout decoded as framed JSON messages (a stray ``print`` would break this), no
@@ -77,7 +77,6 @@ async def spawn(agentd_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Spa
             env=agentd_env if env is None else env,
             stderr=stderr_file.fileno(),
         )
-        client.stderr_path = stderr_path  # type: ignore[attr-defined]
         started.append(client)
         return client
 

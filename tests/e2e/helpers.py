@@ -8,7 +8,6 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pytest
@@ -148,11 +147,6 @@ async def wait_exit(client: AgentdClient, timeout: float = EXIT_TIMEOUT_S) -> in
     code = await asyncio.wait_for(client.process.wait(), timeout)
     await asyncio.wait_for(client.closed.wait(), timeout)
     return code
-
-
-def stderr_text(client: AgentdClient) -> str:
-    path: Path = client.stderr_path  # type: ignore[attr-defined]
-    return path.read_text(errors="replace")
 
 
 # -- post-mortem checks --------------------------------------------------------------------------

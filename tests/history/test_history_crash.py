@@ -11,7 +11,10 @@ arrived is on disk, no message is written twice, message indexes strictly increa
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -88,20 +91,50 @@ class Sent:
         )
 
 
-def send(client: AgentdClient, sent: list[Sent], session_id: str, text: str) -> Sent:
+class Trigger:
+    """When armed, stops the daemon (SIGSTOP, then ``crash`` kills it) the moment the next
+    ``session.send`` response arrives: the instant a prompt must already be on disk."""
+
+    def __init__(self, client: AgentdClient) -> None:
+        self.pid = client.process.pid
+        self.armed = False
+        self.fired = asyncio.Event()
+
+    def on_response(self, future: asyncio.Future[Any]) -> None:
+        if self.armed and not self.fired.is_set() and not future.cancelled():
+            if future.exception() is None and "result" in future.result():
+                os.kill(self.pid, signal.SIGSTOP)
+                self.fired.set()
+
+
+def send(
+    client: AgentdClient,
+    sent: list[Sent],
+    session_id: str,
+    text: str,
+    trigger: Trigger | None = None,
+) -> Sent:
     _, future = client.start_request("session.send", {"session_id": session_id, "text": text})
+    if trigger is not None:
+        future.add_done_callback(trigger.on_response)
     item = Sent(text, session_id, future)
     sent.append(item)
     return item
 
 
 async def drive(
-    client: AgentdClient, router: Router, rng: random.Random, session_id: str, sent: list[Sent]
+    client: AgentdClient,
+    router: Router,
+    trigger: Trigger,
+    rng: random.Random,
+    session_id: str,
+    sent: list[Sent],
 ) -> None:
     """Send prompts one after the other (each after the previous turn ended) until killed."""
     while True:
         script = rng.choices(SCRIPTS, WEIGHTS)[0]
-        item = send(client, sent, session_id, f"crash-{uuid.uuid4()} script:{script}")
+        text = f"crash-{uuid.uuid4()} script:{script}"
+        item = send(client, sent, session_id, text, trigger)
         response = await item.future
         if "error" in response:
             raise AssertionError(f"session.send failed: {response['error']}")
@@ -205,11 +238,18 @@ async def test_sigkill_loop_keeps_every_answered_prompt(home: Path, workspace: P
                     used.add(params["resume_id"])
                 result = await client.call("session.create", params, timeout=20)
                 session_ids.append(result["session_id"])
+            trigger = Trigger(client)
             drivers = [
-                asyncio.get_running_loop().create_task(drive(client, router, rng, sid, sent))
+                asyncio.get_running_loop().create_task(
+                    drive(client, router, trigger, rng, sid, sent)
+                )
                 for sid in session_ids
             ]
             await asyncio.sleep(rng.uniform(0, 0.4))
+            if rng.random() < 0.5:  # or kill right as a prompt is answered
+                trigger.armed = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(trigger.fired.wait(), 1.0)
             for task in drivers:
                 if task.done() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
@@ -227,4 +267,5 @@ async def test_sigkill_loop_keeps_every_answered_prompt(home: Path, workspace: P
             if path.read_bytes().endswith(b"\n"):
                 tear(path, rng)
                 torn.add(path)
+    print("STATS", len(sent), sum(s.answered for s in sent), [(p.name[-12:], read_record(p).turns[-1].status if read_record(p).turns else None, len(read_record(p).messages)) for p in record_files(home)])
     assert sum(s.answered for s in sent) >= ITERATIONS, "the daemons answered too few prompts"
