@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import time
 
+_last_second = -1
+_last_prefix = ""
+
 
 def iso_now() -> str:
-    """``2026-11-28T21:05:20.123Z`` (JavaScript's ``toISOString``), cheap enough per event."""
+    """``2026-11-28T21:05:20.123Z`` (JavaScript's ``toISOString``); cheap enough per event.
+
+    The formatted seconds are reused until the second changes: this runs for every event.
+    """
+    global _last_second, _last_prefix
     now = time.time()
-    seconds = int(now)
-    millis = int((now - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    second = int(now)
+    if second != _last_second:
+        _last_second = second
+        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_last_prefix}.{int((now - second) * 1000):03d}Z"

@@ -51,7 +51,8 @@ def run_history(args: argparse.Namespace) -> int:
 def _print_list(result: dict[str, Any]) -> None:
     for row in result["sessions"]:
         print(f"{row['id'][:8]}  {row['updatedAt']}  {row['messageCount']:>4} msgs  {row['title']}")
-    shown = result["cursor"] + len(result["sessions"])
+    # a cursor past the end shows nothing: never claim more rows than there are
+    shown = min(result["cursor"] + len(result["sessions"]), result["total"])
     print(
         f"({shown} of {result['total']}"
         + (f"; next: --cursor {shown})" if result["next_cursor"] else ")")

@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -278,6 +279,28 @@ def daemon_env(
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
     return env
+
+
+def timed_run(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float
+) -> float:
+    """Seconds from spawn to exit of ``command``, which must succeed; killed after ``timeout``.
+
+    ``subprocess.run(timeout=...)`` would poll for the exit with sleeps of up to 50 ms, which
+    quantizes the measurement; a blocking wait with a watchdog timer does not.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+    watchdog = threading.Timer(timeout, process.kill)
+    watchdog.start()
+    try:
+        code = process.wait()
+    finally:
+        watchdog.cancel()
+    elapsed = time.perf_counter() - started
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {code}")
+    return elapsed
 
 
 # -- /proc -----------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class Outbox:
         self._relieved.set()
         self._idle = asyncio.Event()
         self._idle.set()
+        #: Frames written in this loop iteration; flushed together (one syscall, not one each).
+        self._batch: list[bytes] = []
 
     # -- producers -------------------------------------------------------------------------
 
@@ -87,14 +89,14 @@ class Outbox:
         """Queue a response, request or non-event notification."""
         body = self.frame(dumps(message))
         if not self._queue and not self._backed_up():
-            self._sink.write(body)
+            self._write_soon(body)
             return
         self._push(body, len(body))
 
     def send_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> None:
         """Queue an ``event`` notification; its ``seq`` is assigned when it is encoded."""
         if not self._queue and not self._backed_up():
-            self._sink.write(self._encode_event(type_, timestamp, payload))
+            self._write_soon(self._encode_event(type_, timestamp, payload))
             return
         if type_ == CHUNK_EVENT and self._queue:
             last = self._queue[-1]
@@ -125,6 +127,7 @@ class Outbox:
 
     async def flush(self, timeout: float) -> None:
         """Wait (bounded) until everything queued has been handed to the sink."""
+        self._flush_batch()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
 
@@ -137,6 +140,17 @@ class Outbox:
         await self._sink.aclose(timeout)
 
     # -- internals -------------------------------------------------------------------------
+
+    def _write_soon(self, frame: bytes) -> None:
+        if not self._batch:
+            asyncio.get_running_loop().call_soon(self._flush_batch)
+        self._batch.append(frame)
+
+    def _flush_batch(self) -> None:
+        if self._batch:
+            data = b"".join(self._batch) if len(self._batch) > 1 else self._batch[0]
+            self._batch.clear()
+            self._sink.write(data)
 
     def _backed_up(self) -> bool:
         return self._sink.buffered() >= HIGH_WATER
@@ -173,6 +187,7 @@ class Outbox:
             self._relieved.set()
 
     async def _flush_queue(self) -> None:
+        self._flush_batch()  # frames from before the back-up go first
         try:
             while self._queue:
                 await self._sink.drain()

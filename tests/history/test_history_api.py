@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from agentd.client import AgentdClient, AgentdError
 from agentd.store import HistoryStore, Message, TurnEnd, TurnStart, now_iso, read_record
@@ -65,8 +66,8 @@ async def expect_error(client: AgentdClient, method: str, params: Any) -> Agentd
     return caught.value
 
 
-@pytest.fixture
-async def daemon(home: Path, workspace: Path) -> Iterator[AgentdClient]:
+@pytest_asyncio.fixture
+async def daemon(home: Path, workspace: Path) -> AsyncIterator[AgentdClient]:
     client = await spawn(home, workspace)
     try:
         yield client
@@ -106,9 +107,12 @@ async def test_list_pages_with_a_real_total_and_next_cursor(daemon: AgentdClient
     async def listing(params: Any) -> tuple[int, int, list[str], int | None]:
         page = await daemon.call("history.list", params)
         assert page["total"] == 5
-        return page["limit"], page["cursor"], [r["id"] for r in page["sessions"]], page[
-            "next_cursor"
-        ]
+        return (
+            page["limit"],
+            page["cursor"],
+            [r["id"] for r in page["sessions"]],
+            page["next_cursor"],
+        )
 
     assert await listing(None) == (100, 0, newest_first, None)
     assert await listing({}) == (100, 0, newest_first, None)
@@ -145,7 +149,7 @@ async def test_open_router_provider_only_for_openrouter_records(
         got = await client.call("history.get", {"id": "or-any"})
     finally:
         assert await close(client) == 0
-    keys = SUMMARY_KEYS[:5] + ["openRouterProvider"] + SUMMARY_KEYS[5:]
+    keys = [*SUMMARY_KEYS[:5], "openRouterProvider", *SUMMARY_KEYS[5:]]
     assert list(rows["or-any"]) == keys
     assert rows["or-any"]["openRouterProvider"] == "any"
     assert list(got) == [*keys, "messages"]
@@ -287,7 +291,11 @@ async def test_failed_turns_stay_on_disk_but_leave_the_resumed_context(
         assert got["messageCount"] == len(messages) == 8
         failed = [m for m in messages if m.get("failed_turn")]
         assert failed == [
-            {"role": "user", "text": "this one fails script:error_rate_limited", "failed_turn": True}
+            {
+                "role": "user",
+                "text": "this one fails script:error_rate_limited",
+                "failed_turn": True,
+            }
         ]
         calls = messages[1]["tool_calls"]
         assert [(c["id"], c["name"]) for c in calls] == [
@@ -327,5 +335,8 @@ async def test_failed_turns_stay_on_disk_but_leave_the_resumed_context(
     assert record_files(home) == [path]
     after = read_record(path)
     assert after.problems == ()
-    assert [m.text for m in after.messages[-2:]] == ["after the resume", "You said: after the resume"]
+    assert [m.text for m in after.messages[-2:]] == [
+        "after the resume",
+        "You said: after the resume",
+    ]
     assert [t.status for t in after.turns] == ["completed", "error", "completed", "completed"]

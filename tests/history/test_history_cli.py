@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from .conftest import ROOT, close, daemon_env, new_session, run_turn, spawn
 
@@ -24,7 +25,7 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def prepared(home: Path, workspace: Path) -> list[str]:
     """Three records: a tool turn, a failed turn, a plain one (newest); returns ids, oldest
     first."""
@@ -56,6 +57,8 @@ def test_list(home: Path, prepared: list[str]) -> None:
     assert paged.stdout.splitlines()[-1] == "(2 of 3; next: --cursor 2)"
     rest = cli(home, "list", "--limit", "2", "--cursor", "2")
     assert rest.stdout.splitlines() == [lines[2], "(3 of 3)"]
+    past = cli(home, "list", "--cursor", "50")
+    assert (past.returncode, past.stdout) == (0, "(3 of 3)\n")
 
     as_json = json.loads(cli(home, "list", "--json").stdout)
     assert as_json["total"] == 3 and as_json["next_cursor"] is None

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from agentd.store import read_record
 
-from .conftest import assert_all_lines_json, close, new_session, record_files, run_turn, spawn_wrapped
+from .conftest import (
+    assert_all_lines_json,
+    close,
+    new_session,
+    record_files,
+    run_turn,
+    spawn_wrapped,
+)
 
 LIMIT = 512 * 1024
 BIG = 600 * 1024

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from agentd.client import AgentdClient
-
 from agentd.store import read_record
 
 from .conftest import (
