@@ -25,7 +25,10 @@ def add_parser(commands: Any) -> None:
 def run_history(args: argparse.Namespace) -> int:
     from agentd.store import HistoryStore, StoreError
 
-    store = HistoryStore(default_home())
+    home = default_home()
+    if not (home / "sessions").is_dir():
+        return _nothing_saved(args)  # reading must not create the history directory
+    store = HistoryStore(home)
     try:
         if args.action == "list":
             result = store.list(args.limit, args.cursor)
@@ -46,6 +49,18 @@ def run_history(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _nothing_saved(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        empty = {"total": 0, "cursor": 0, "limit": args.limit, "sessions": [], "next_cursor": None}
+        print(json.dumps(empty, indent=2) if args.json else "(0 of 0)")
+        return 0
+    message = (
+        "no saved chat history yet" if args.id == "last" else f"no saved chat matched id: {args.id}"
+    )
+    print(f"agentd history: {message}", file=sys.stderr)
+    return 1
 
 
 def _print_list(result: dict[str, Any]) -> None:

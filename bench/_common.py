@@ -59,6 +59,15 @@ def response_prefix(request_id: int) -> bytes:
     return b'{"jsonrpc":"2.0","id":%d,' % request_id
 
 
+def starts_with(prefix: bytes) -> Callable[[bytes], bool]:
+    """A ``read_until`` predicate: the body begins with ``prefix`` (e.g. a response's id)."""
+
+    def check(body: bytes) -> bool:
+        return body.startswith(prefix)
+
+    return check
+
+
 class FrameSplitter:
     """Cuts ``Content-Length`` frames out of a byte stream; bodies stay unparsed bytes.
 
@@ -207,7 +216,7 @@ class LeanDaemon:
         request_id, data = self.request(method, params)
         self.write(data, timeout)
         prefix = response_prefix(request_id)
-        bodies, _ = self.read_until(lambda body: body.startswith(prefix), timeout)
+        bodies, _ = self.read_until(starts_with(prefix), timeout)
         self.unclaimed.extend(bodies[:-1])
         response = json.loads(bodies[-1])
         if "error" in response:
@@ -524,14 +533,15 @@ def stream_long_turn(daemon: LeanDaemon, session_id: str, timeout: float = 30.0)
     """
     request_id, data = daemon.request("session.send", {"session_id": session_id, "text": "go"})
     prefix = response_prefix(request_id)
+    daemon.write(data, timeout)
+    head, t_response = daemon.read_until(starts_with(prefix), timeout)
+    # CPU is sampled over the same window as the clock: response → session.completed.
     cpu_client = time.process_time()
     sched = proc_sched(daemon.pid)
-    daemon.write(data, timeout)
-    head, t_response = daemon.read_until(lambda body: body.startswith(prefix), timeout)
     stream, t_completed = daemon.read_until(lambda body: COMPLETED in body, timeout)
-    tail, _ = daemon.read_until(lambda body: READY in body, timeout)
     cpu_client = time.process_time() - cpu_client
     sched_after = proc_sched(daemon.pid)
+    tail, _ = daemon.read_until(lambda body: READY in body, timeout)
 
     response = json.loads(head[-1])
     if "error" in response:

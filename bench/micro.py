@@ -60,7 +60,7 @@ def chunk_event(text: str, seq: int) -> dict[str, Any]:
 
 def templated_chunk(text: str, seq: int) -> bytes:
     """The alternative: one string escape, reused for both copies of the text."""
-    escaped = json.encoder.encode_basestring(text)  # type: ignore[attr-defined]
+    escaped = json.encoder.encode_basestring(text)
     return (CHUNK_TEMPLATE % (STAMP, SESSION, TURN, escaped, escaped, seq)).encode()
 
 

@@ -70,6 +70,7 @@ from _common import (
     proc_sched,
     proc_status_kib,
     response_prefix,
+    starts_with,
     stream_long_turn,
     summary,
     timed_run,
@@ -213,7 +214,7 @@ def lean_ping_latencies(daemon: LeanDaemon, count: int) -> list[float]:
         prefix = response_prefix(request_id)
         started = time.perf_counter()
         daemon.write(data, TIMEOUT_S)
-        bodies, arrived = daemon.read_until(lambda body, p=prefix: body.startswith(p), TIMEOUT_S)
+        bodies, arrived = daemon.read_until(starts_with(prefix), TIMEOUT_S)
         latencies.append(arrived - started)
         if len(bodies) != 1 or b'"ok":true' not in bodies[0]:
             raise RuntimeError(f"unexpected reply to a ping: {bodies!r}")
@@ -257,7 +258,7 @@ def notification_round(daemon: LeanDaemon, count: int) -> dict[str, float]:
     sched = proc_sched(daemon.pid)
     started = time.perf_counter()
     daemon.write(data, 60.0)
-    bodies, arrived = daemon.read_until(lambda body: body.startswith(prefix), 60.0)
+    bodies, arrived = daemon.read_until(starts_with(prefix), 60.0)
     elapsed = arrived - started
     sched_after = proc_sched(daemon.pid)
     if len(bodies) != 1:
@@ -483,8 +484,8 @@ def importtime_report(workdir: Path, runs: int = 5, top: int = 20) -> dict[str, 
         print(f"  {ms:7.1f}  {name}")
     ladder = import_ladder(workdir)
     print("\nwall time of a process that imports ... and exits (min / median of 9):")
-    for label, ms in ladder.items():
-        print(f"  {ms['min']:7.1f} / {ms['median']:7.1f} ms  {label}")
+    for label, times in ladder.items():
+        print(f"  {times['min']:7.1f} / {times['median']:7.1f} ms  {label}")
     return {
         "total_ms": total,
         "roots_ms": dict(roots),

@@ -61,6 +61,7 @@ from _common import (
     print_table,
     proc_status_kib,
     response_prefix,
+    starts_with,
     stream_long_turn,
     summary,
     top_functions,
@@ -173,7 +174,7 @@ def lean_first_chunks(
             prefix = response_prefix(ping_id)
             ping_started = time.perf_counter()
             daemon.write(ping, TIMEOUT_S)
-            _, answered = daemon.read_until(lambda body, p=prefix: body.startswith(p), TIMEOUT_S)
+            _, answered = daemon.read_until(starts_with(prefix), TIMEOUT_S)
             if index >= 3:
                 latencies.append(arrived - started)
                 pings.append(answered - ping_started)

@@ -31,12 +31,16 @@ class HistoryGetParams:
     rollout_path: str | None = None
 
 
-def store_error(exc: StoreError) -> RpcError:
-    """The RPC error for a store failure; messages are the store's (the reference's) own."""
+def store_error(exc: StoreError, path_field: str = "rollout_path") -> RpcError:
+    """The RPC error for a store failure; messages are the store's (the reference's) own.
+
+    ``path_field`` names the param that carried a path (``resume_id`` for ``session.create``).
+    """
     if isinstance(exc, HistoryNotFoundError):
         return RpcError(errors.HISTORY_NOT_FOUND, exc.message, exc.reason)
     if isinstance(exc, PathOutsideHistoryError):
-        return RpcError(errors.INVALID_PARAMS, exc.message, exc.reason, field="rollout_path")
+        message = exc.message.replace("rollout_path", path_field, 1)
+        return RpcError(errors.INVALID_PARAMS, message, exc.reason, field=path_field)
     if isinstance(exc, RecordLockedError):
         return RpcError(errors.INVALID_STATE, exc.message, exc.reason)
     return RpcError(errors.INTERNAL_ERROR, exc.message, exc.reason)

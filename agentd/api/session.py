@@ -76,7 +76,7 @@ def register(ctx: ApiContext) -> None:
             try:
                 session = await manager.create_resumed(p.resume_id, **options)
             except StoreError as exc:
-                raise store_error(exc) from None
+                raise store_error(exc, path_field="resume_id") from None
         manager.runtime.bus.emit(
             "state.changed",
             {

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agentd.providers.base import ChatMessage, ToolCall
-from agentd.store import HistoryStore, Journal, Message, MetaUpdate, TurnEnd, TurnStart, now_iso
+from agentd.store import (
+    HistoryStore,
+    Journal,
+    Message,
+    MetaUpdate,
+    QueuedPrompt,
+    TurnEnd,
+    TurnStart,
+    now_iso,
+)
 from agentd.store import ToolCall as StoredToolCall
 from agentd.store.journal import FsyncPolicy
 from agentd.store.records import TurnStatus
@@ -49,6 +58,29 @@ def to_stored(
         tool_call_id=message.tool_call_id,
         turn_id=turn_id,
     )
+
+
+UNFINISHED_TOOL_RESULT = "tool call did not finish: agentd stopped before it returned"
+
+
+def answer_every_tool_call(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """Give every assistant tool call a result (a crash mid-tool leaves calls unanswered, and
+    model APIs reject a conversation with a dangling call)."""
+    out: list[ChatMessage] = []
+    open_calls: list[str] = []
+    for message in messages:
+        if message.role == "tool" and message.tool_call_id in open_calls:
+            open_calls.remove(message.tool_call_id)
+        elif open_calls:
+            out.extend(
+                ChatMessage("tool", UNFINISHED_TOOL_RESULT, tool_call_id=c) for c in open_calls
+            )
+            open_calls = []
+        out.append(message)
+        if message.role == "assistant":
+            open_calls = [c.call_id for c in message.tool_calls]
+    out.extend(ChatMessage("tool", UNFINISHED_TOOL_RESULT, tool_call_id=c) for c in open_calls)
+    return out
 
 
 def from_stored(message: Message) -> ChatMessage:
@@ -175,6 +207,17 @@ class SessionRecord:
             return journal.id
 
         return self._submit(begin)
+
+    def queue(
+        self, prompt_id: str, text: str, images: Sequence[dict[str, Any]], enqueued_at: str
+    ) -> asyncio.Future[None]:
+        """Write a prompt accepted while busy (fsync'd): a crash cannot lose it."""
+
+        def write() -> None:
+            if self.journal is not None:
+                self.journal.append(QueuedPrompt(prompt_id, text, enqueued_at, tuple(images)))
+
+        return self._submit(write)
 
     def append(self, message: ChatMessage, turn_id: str) -> asyncio.Future[None]:
         def write() -> None:

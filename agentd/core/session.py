@@ -20,7 +20,7 @@ import attrs
 from agentd.clock import iso_now
 from agentd.core.estimate import estimate
 from agentd.core.images import normalise_images, with_placeholders
-from agentd.core.recorder import SessionRecord, from_stored
+from agentd.core.recorder import SessionRecord, answer_every_tool_call, from_stored
 from agentd.core.runtime import Runtime
 from agentd.protocol import errors
 from agentd.providers.base import ChatMessage
@@ -103,6 +103,8 @@ class Session:
         )
         self.allowed_tools: set[str] = set()
         self.turn: Turn | None = None
+        #: Queued prompts' writes, until their ``session.send`` has waited for them.
+        self._queued_saved: dict[str, asyncio.Future[Any]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -196,7 +198,12 @@ class Session:
                     f"the queue of session {self.id} is full ({MAX_QUEUE} prompts)",
                     retry_after_ms=1000,
                 )
-            self.queue.append(QueueItem(turn_id, prompt, rows, iso_now()))
+            item = QueueItem(turn_id, prompt, rows, iso_now())
+            self.queue.append(item)
+            if self.record is not None:
+                self._queued_saved[turn_id] = self.record.queue(
+                    item.id, item.text, item.images, item.enqueued_at
+                )
             self.touch()
             self.emit(
                 "session.status", {"pending": True, "status_label": f"queued ({len(self.queue)})"}
@@ -207,12 +214,14 @@ class Session:
         return {"session_id": self.id, "turn_id": turn_id, "accepted": True, "queued": False}
 
     async def prompt_saved(self, turn_id: str, timeout: float) -> None:
-        """Wait (bounded) until the prompt of the running turn ``turn_id`` is on disk."""
-        turn = self.turn
-        if turn is None or turn.id != turn_id:
+        """Wait (bounded) until the prompt ``turn_id`` (running or queued) is on disk."""
+        saved: asyncio.Future[Any] | None = self._queued_saved.pop(turn_id, None)
+        if saved is None and self.turn is not None and self.turn.id == turn_id:
+            saved = self.turn.saved
+        if saved is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(turn.saved), timeout)
+            await asyncio.wait_for(asyncio.shield(saved), timeout)
         except StoreError:
             pass  # the turn itself reports it with session.error
         except TimeoutError:
@@ -292,7 +301,7 @@ class Session:
     def resume(self, view: RecordView, record: SessionRecord) -> None:
         """Continue a saved record: its context becomes this session's history (resume_id)."""
         self.record = record
-        self.history = [from_stored(m) for m in view.context_messages()]
+        self.history = answer_every_tool_call([from_stored(m) for m in view.context_messages()])
         for message in view.messages:
             if message.role in ("user", "assistant") and message.text:
                 self.messages.append(

@@ -171,7 +171,9 @@ class Turn:
                 await asyncio.shield(self.saved)
             except StoreError as exc:
                 self._show_prompt()
-                self._end_error("storage", f"history write failed: {exc.message}", notice=False)
+                message = f"history write failed: {exc.message}"
+                await self._end("error", "storage", message)  # best effort: the disk may be full
+                self._end_error("storage", message, notice=False)
                 return
             await asyncio.sleep(0)  # let the ``session.send`` response go out first
             self._show_prompt()

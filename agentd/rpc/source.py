@@ -1,7 +1,8 @@
 """Where inbound bytes come from: an asyncio pipe reader, or a thread for regular files.
 
-asyncio's read pipes accept pipes, sockets and character devices only; ``agentd < requests.txt``
-gives a regular file, which is read in a daemon thread instead.
+asyncio's read pipes need a pollable descriptor: pipes, sockets and terminals. ``agentd <
+requests.txt`` gives a regular file and ``agentd < /dev/null`` a device that epoll refuses; both
+are read in a daemon thread instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ async def open_source(fd: int) -> asyncio.StreamReader:
     """A ``StreamReader`` over ``fd`` (owned by the reader from now on)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=READ_SIZE * 4, loop=loop)
-    if stat.S_ISREG(os.fstat(fd).st_mode):
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)):
+        # regular files and devices such as /dev/null cannot be polled: read them in a thread
         _start_file_thread(fd, reader, loop)
         return reader
     pipe = os.fdopen(fd, "rb", buffering=0)

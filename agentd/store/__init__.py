@@ -24,6 +24,7 @@ from agentd.store.reader import Problem, RecordView, read_record
 from agentd.store.records import (
     Message,
     MetaUpdate,
+    QueuedPrompt,
     Record,
     SessionMeta,
     ToolCall,
@@ -48,6 +49,7 @@ __all__ = [
     "MetaUpdate",
     "PathOutsideHistoryError",
     "Problem",
+    "QueuedPrompt",
     "Record",
     "RecordLockedError",
     "RecordView",

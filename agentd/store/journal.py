@@ -32,6 +32,7 @@ from agentd.store.reader import RecordView, log_problems, parse_bytes, view_from
 from agentd.store.records import (
     Message,
     MetaUpdate,
+    QueuedPrompt,
     Record,
     SessionMeta,
     TurnEnd,
@@ -54,10 +55,10 @@ class IndexSink(Protocol):
 
 
 def is_sync_point(record: Record) -> bool:
-    """Records the ``turn`` policy makes durable at once: the meta, user prompts, turn ends."""
+    """Records the ``turn`` policy makes durable at once: the meta, prompts, turn ends."""
     if isinstance(record, Message):
         return record.role == "user"
-    return isinstance(record, SessionMeta | TurnEnd)
+    return isinstance(record, SessionMeta | TurnEnd | QueuedPrompt)
 
 
 def _check_policy(fsync: str) -> None:

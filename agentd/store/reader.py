@@ -17,7 +17,13 @@ from typing import Literal
 import attrs
 
 from agentd.store.errors import HistoryNotFoundError
-from agentd.store.records import Message, RecordFormatError, SessionMeta, record_from_dict
+from agentd.store.records import (
+    Message,
+    QueuedPrompt,
+    RecordFormatError,
+    SessionMeta,
+    record_from_dict,
+)
 from agentd.store.state import RecordState, Summary, TurnInfo
 
 logger = logging.getLogger("agentd.store")
@@ -57,6 +63,8 @@ class RecordView:
     turns: tuple[TurnInfo, ...]
     problems: tuple[Problem, ...]
     size: int
+    #: Prompts that were queued but whose turn never started (a crash or shutdown came first).
+    unstarted_prompts: tuple[QueuedPrompt, ...] = ()
 
     @property
     def failed_turn_ids(self) -> frozenset[str]:
@@ -157,6 +165,7 @@ def view_from(path: Path, result: ParseResult) -> RecordView | None:
         turns=tuple(state.turns.values()),
         problems=result.problems,
         size=result.size,
+        unstarted_prompts=tuple(state.queued.values()),
     )
 
 

@@ -282,10 +282,43 @@ class MetaUpdate:
         )
 
 
-Record: TypeAlias = SessionMeta | Message | TurnStart | TurnEnd | MetaUpdate
+@attrs.frozen
+class QueuedPrompt:
+    """A prompt accepted while the session was busy. It is written when it is accepted, so a
+    crash cannot lose it; its turn later records it again as a ``message`` (turn ``id``)."""
+
+    TYPE: ClassVar[str] = "queued_prompt"
+
+    id: str
+    text: str
+    enqueued_at: str
+    images: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_image_tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.TYPE, "id": self.id, "text": self.text}
+        if self.images:
+            out["images"] = [dict(i) for i in self.images]
+        out["enqueuedAt"] = self.enqueued_at
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> QueuedPrompt:
+        images = data.get("images") or ()
+        if not isinstance(images, list | tuple):
+            raise RecordFormatError("images must be a list")
+        return cls(
+            id=_str(data, "id"),
+            text=_str(data, "text"),
+            enqueued_at=_str(data, "enqueuedAt"),
+            images=tuple(i for i in images if isinstance(i, dict)),
+        )
+
+
+Record: TypeAlias = SessionMeta | Message | TurnStart | TurnEnd | MetaUpdate | QueuedPrompt
 
 _DECODERS: dict[str, Any] = {
-    cls.TYPE: cls.from_dict for cls in (SessionMeta, Message, TurnStart, TurnEnd, MetaUpdate)
+    cls.TYPE: cls.from_dict
+    for cls in (SessionMeta, Message, TurnStart, TurnEnd, MetaUpdate, QueuedPrompt)
 }
 
 
@@ -322,4 +355,6 @@ def redact_record(record: Record) -> Record:
         return attrs.evolve(record, title=redact(record.title))
     if isinstance(record, TurnEnd) and record.message is not None:
         return attrs.evolve(record, message=redact(record.message))
+    if isinstance(record, QueuedPrompt):
+        return attrs.evolve(record, text=redact(record.text))
     return record

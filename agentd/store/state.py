@@ -11,7 +11,15 @@ from typing import Any, Literal
 
 import attrs
 
-from agentd.store.records import Message, MetaUpdate, Record, SessionMeta, TurnEnd, TurnStart
+from agentd.store.records import (
+    Message,
+    MetaUpdate,
+    QueuedPrompt,
+    Record,
+    SessionMeta,
+    TurnEnd,
+    TurnStart,
+)
 
 TurnState = Literal["completed", "interrupted", "error", "incomplete"]
 
@@ -80,11 +88,14 @@ class RecordState:
         self.updated_at: str | None = None
         self.turns: dict[str, TurnInfo] = {}
         self.open_turn: str | None = None
+        #: Queued prompts whose turn never started, by id (a crash or shutdown left them).
+        self.queued: dict[str, QueuedPrompt] = {}
 
     def apply(self, record: Record) -> None:
         if isinstance(record, Message):
             self._apply_message(record)
         elif isinstance(record, TurnStart):
+            self.queued.pop(record.turn_id, None)
             self.turns[record.turn_id] = TurnInfo(record.turn_id, "incomplete", record.at)
             self.open_turn = record.turn_id
             self.updated_at = record.at
@@ -106,6 +117,8 @@ class RecordState:
             self.updated_at = record.updated_at
         elif isinstance(record, MetaUpdate):
             self._apply_meta_update(record)
+        elif isinstance(record, QueuedPrompt) and self.keep_messages:
+            self.queued[record.id] = record
 
     def _apply_message(self, message: Message) -> None:
         self.message_count += 1

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 
 from .conftest import ROOT, close, daemon_env, new_session, run_turn, spawn

@@ -104,7 +104,8 @@ class Trigger:
         if not self.armed or self.fired.is_set() or future.cancelled():
             return
         if future.exception() is None and "result" in future.result():
-            os.kill(self.pid, signal.SIGSTOP)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGSTOP)
             self.fired.set()
 
 
@@ -115,7 +116,8 @@ def send(
     text: str,
     trigger: Trigger | None = None,
 ) -> Sent:
-    _, future = client.start_request("session.send", {"session_id": session_id, "text": text})
+    params = {"session_id": session_id, "text": text, "enqueue": True}
+    _, future = client.start_request("session.send", params)
     if trigger is not None:
         future.add_done_callback(trigger.on_response)
     item = Sent(text, session_id, future)
@@ -131,15 +133,19 @@ async def drive(
     session_id: str,
     sent: list[Sent],
 ) -> None:
-    """Send prompts one after the other (each after the previous turn ended) until killed."""
+    """Send prompts until killed: one at a time, or sometimes a second one queued behind it."""
     while True:
-        script = rng.choices(SCRIPTS, WEIGHTS)[0]
-        text = f"crash-{uuid.uuid4()} script:{script}"
-        item = send(client, sent, session_id, text, trigger)
-        response = await item.future
-        if "error" in response:
-            raise AssertionError(f"session.send failed: {response['error']}")
-        await router.wait_end(response["result"]["turn_id"], timeout=60)
+        last = None
+        for _ in range(2 if rng.random() < 0.4 else 1):
+            script = rng.choices(SCRIPTS, WEIGHTS)[0]
+            text = f"crash-{uuid.uuid4()} script:{script}"
+            item = send(client, sent, session_id, text, trigger)
+            response = await item.future
+            if "error" in response:
+                raise AssertionError(f"session.send failed: {response['error']}")
+            last = response["result"]["turn_id"]
+        assert last is not None
+        await router.wait_end(last, timeout=60)
 
 
 def clean_size(data: bytes) -> int:
@@ -167,6 +173,7 @@ def check_files(home: Path, sent: list[Sent]) -> dict[Path, RecordView]:
         assert len(prompts) == len(set(prompts)), (path, prompts)
         views[path] = view
     on_disk = {m.text for v in views.values() for m in v.messages if m.role == "user"}
+    on_disk |= {p.text for v in views.values() for p in v.unstarted_prompts}  # still queued
     missing = [s.text for s in sent if s.answered and s.text not in on_disk]
     assert not missing, f"answered prompts lost in the crash: {missing}"
     return views
@@ -213,8 +220,8 @@ async def crash_iteration(
     session_ids: list[str],
     sent: list[Sent],
 ) -> None:
-    """Start 1-3 busy sessions (some resuming earlier records), then SIGKILL the daemon."""
-    for _ in range(plan.randint(1, 3) - len(session_ids) + 1):
+    """Run 1-3 busy sessions (some resuming earlier records), then SIGKILL the daemon."""
+    for _ in range(max(0, plan.randint(1, 3) - len(session_ids))):
         resumable = sorted({v.meta.id for v in views.values()} - used)
         params: dict[str, Any] = {}
         if resumable and plan.random() < 0.5:
@@ -254,8 +261,8 @@ async def test_sigkill_loop_keeps_every_answered_prompt(home: Path, workspace: P
         client = await spawn(home, workspace)
         router = Router(client)
         try:
-            # the index was reconciled with what the crash left
             views = check_files(home, sent)
+            # the index was reconciled with what the crash left
             listing = await client.call("history.list", {"limit": 1000})
             assert {s["id"] for s in listing["sessions"]} == {v.meta.id for v in views.values()}
             assert listing["total"] == len(views)
