@@ -25,10 +25,25 @@ def _text_tokens(text: str) -> int:
     return 0 if not collapsed else 20 + math.ceil(len(collapsed) / 4)
 
 
+def tool_schema_tokens(tools: Iterable[Mapping[str, Any]], provider: str | None) -> int:
+    """Tokens the tool declarations cost a provider (computed once per tool set and provider)."""
+    if provider is None:
+        return 0
+    specs = list(tools)
+    chars = sum(
+        len(t["name"]) + len(t["description"]) + len(json.dumps(t["input_schema"])) for t in specs
+    )
+    return (
+        math.ceil(chars / 4)
+        + len(specs) * _PER_TOOL.get(provider, 18)
+        + _TOOLS_BASE.get(provider, 16)
+    )
+
+
 def estimate(
     system_prompt: str,
     history: Sequence[ChatMessage],
-    tools: Iterable[Mapping[str, Any]],
+    tool_tokens: int,
     provider: str | None,
 ) -> dict[str, int]:
     """``{pinned_tokens, conversation_tokens, tool_schema_tokens, provider_overhead_tokens}``."""
@@ -38,20 +53,7 @@ def estimate(
         conversation += 20 + math.ceil(len(_WS.sub(" ", message.text).strip()) / 4)
         for call in message.tool_calls:
             conversation += math.ceil(len(json.dumps(dict(call.arguments))) / 4) + 8
-    tool_tokens = 0
-    overhead = 0
-    if provider is not None:
-        specs = list(tools)
-        chars = sum(
-            len(t["name"]) + len(t["description"]) + len(json.dumps(t["input_schema"]))
-            for t in specs
-        )
-        tool_tokens = (
-            math.ceil(chars / 4)
-            + len(specs) * _PER_TOOL.get(provider, 18)
-            + _TOOLS_BASE.get(provider, 16)
-        )
-        overhead = _OVERHEAD.get(provider, 42)
+    overhead = 0 if provider is None else _OVERHEAD.get(provider, 42)
     return {
         "pinned_tokens": pinned,
         "conversation_tokens": conversation,

@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 import attrs
 
+from agentd.core.estimate import tool_schema_tokens
 from agentd.core.events import EventBus
 from agentd.core.recorder import HistoryWriter
-from agentd.providers.base import Provider
+from agentd.providers.base import Provider, ToolSpec
 from agentd.tools.registry import ToolRegistry
 
 ApprovalDecision = Literal["allow", "allow_session", "deny"]
@@ -46,6 +47,21 @@ class Runtime:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     shutting_down: bool = False
     _ui_ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
+    _declared: tuple[ToolSpec, ...] | None = None
+    _tool_tokens: dict[str | None, int] = attrs.field(factory=dict)
+
+    def declared_tools(self) -> tuple[ToolSpec, ...]:
+        """The tool declarations sent to the model (built once: the built-in set is fixed)."""
+        if self._declared is None:
+            self._declared = tuple(
+                ToolSpec(t["name"], t["description"], t["input_schema"]) for t in self.tools.specs()
+            )
+        return self._declared
+
+    def tool_tokens(self, provider: str | None) -> int:
+        if provider not in self._tool_tokens:
+            self._tool_tokens[provider] = tool_schema_tokens(self.tools.specs(), provider)
+        return self._tool_tokens[provider]
 
     def next_ui_message_id(self) -> int:
         """UI message ids are process-wide, shared by all sessions (as the reference)."""

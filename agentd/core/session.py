@@ -138,7 +138,8 @@ class Session:
 
     def context_breakdown(self, extra: list[ChatMessage] | None = None) -> dict[str, int]:
         history = self.history if not extra else [*self.history, *extra]
-        return estimate(self.system_prompt, history, self.runtime.tools.specs(), self.provider)
+        tool_tokens = self.runtime.tool_tokens(self.provider)
+        return estimate(self.system_prompt, history, tool_tokens, self.provider)
 
     def emit_estimate(self, extra: list[ChatMessage] | None = None) -> None:
         breakdown = self.context_breakdown(extra)

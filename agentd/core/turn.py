@@ -28,7 +28,6 @@ from agentd.providers.base import (
     TextDelta,
     ToolCall,
     ToolCallRequested,
-    ToolSpec,
     Usage,
 )
 from agentd.store import StoreError
@@ -237,10 +236,7 @@ class Turn:
             model=session.model,
             system_prompt=session.system_prompt,
             messages=(*session.history, *self.messages),
-            tools=tuple(
-                ToolSpec(t["name"], t["description"], t["input_schema"])
-                for t in session.runtime.tools.specs()
-            ),
+            tools=session.runtime.declared_tools(),
             round_index=round_index,
             turn_id=self.id,
         )

@@ -49,6 +49,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON constant {name}")
 
 
+#: One decoder for every message (``json.loads`` with options builds a new one per call).
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _is_valid_id(value: Any) -> bool:
     return (
         value is None
@@ -168,7 +172,7 @@ class Connection:
 
     def _handle_body(self, body: bytes) -> None:
         try:
-            message = json.loads(body, parse_constant=_reject_constant)
+            message = _JSON.decode(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             self._reply_error(None, errors.parse_error(str(exc)))
             return

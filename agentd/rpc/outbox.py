@@ -29,6 +29,64 @@ CHUNK_EVENT = "session.stream.chunk"
 BATCH_BYTES = 256 * 1024
 
 
+_CHUNK_HEAD = (
+    b'{"jsonrpc":"2.0","method":"event","params":{"type":"session.stream.chunk","timestamp":'
+)
+
+
+class ChunkEncoder:
+    """Builds the body of a plain answer-text chunk event without the generic encoder.
+
+    Chunk events are most of what agentd writes and their shape is fixed: the text is encoded
+    once and spliced into both places it appears, and the encoded timestamp and session/turn ids
+    are reused while they repeat (they do, for a whole streaming turn). Any other shape gives
+    ``None`` and the caller uses the generic encoder; both decode to the same JSON.
+    """
+
+    def __init__(self) -> None:
+        self._timestamp = ("", b"")
+        self._ids: tuple[object, object, bytes] = (None, None, b"")
+
+    def body(self, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
+        chunk = payload.get("chunk")
+        if len(payload) != 3 or not isinstance(chunk, dict) or len(chunk) != 3:
+            return None
+        if chunk["thoughts"]:
+            return None
+        segments = chunk["segments"]
+        text = chunk["answerText"]
+        if len(segments) != 1 or segments[0] != {"kind": "answer", "text": text}:
+            return None
+        if self._timestamp[0] != timestamp:
+            self._timestamp = (timestamp, dumps(timestamp))
+        session_id, turn_id = payload["session_id"], payload["turn_id"]
+        if self._ids[0] != session_id or self._ids[1] != turn_id:
+            ids = b"".join(
+                (
+                    b',"payload":{"session_id":',
+                    dumps(session_id),
+                    b',"turn_id":',
+                    dumps(turn_id),
+                    b',"chunk":{"thoughts":[],"answerText":',
+                )
+            )
+            self._ids = (session_id, turn_id, ids)
+        encoded = dumps(text)
+        return b"".join(
+            (
+                _CHUNK_HEAD,
+                self._timestamp[1],
+                self._ids[2],
+                encoded,
+                b',"segments":[{"kind":"answer","text":',
+                encoded,
+                b'}]}},"seq":',
+                str(seq).encode(),
+                b"}}",
+            )
+        )
+
+
 class _QueuedEvent:
     __slots__ = ("payload", "size", "timestamp", "type")
 
@@ -82,6 +140,7 @@ class Outbox:
         self._idle.set()
         #: Frames written in this loop iteration; flushed together (one syscall, not one each).
         self._batch: list[bytes] = []
+        self._chunks = ChunkEncoder()
 
     # -- producers -------------------------------------------------------------------------
 
@@ -157,6 +216,10 @@ class Outbox:
 
     def _encode_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> bytes:
         self._seq += 1
+        if type_ == CHUNK_EVENT:
+            body = self._chunks.body(timestamp, payload, self._seq)
+            if body is not None:
+                return self.frame(body)
         return self.frame(
             dumps(
                 {
