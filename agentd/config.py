@@ -8,9 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
-
-import attrs
+from typing import Literal, NamedTuple
 
 Framing = Literal["auto", "lsp", "ndjson"]
 Fsync = Literal["always", "turn", "never"]
@@ -27,20 +25,26 @@ def default_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir("agentd"))
 
 
-@attrs.frozen
-class Settings:
+class Settings(NamedTuple):
+    """The daemon's settings: an immutable record that costs no import (it is built first)."""
+
     framing: Framing = "auto"
     log_level: str = "WARNING"
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     script_dirs: tuple[Path, ...] = ()
-    cwd: Path = attrs.field(factory=Path.cwd)
-    home: Path = attrs.field(factory=default_home)
+    #: The default workspace root of sessions.
+    cwd: Path = Path(".")
+    #: ``None``: ``default_home()``, resolved when history is first needed (not at start-up).
+    home: Path | None = None
     #: ``turn``: prompts and turn ends are fsync'd; ``always``: every record; ``never``: none.
     fsync: Fsync = "turn"
     #: How long a tool call under ``approval_policy: ask`` waits for the client's answer.
     approval_timeout_s: float = 300.0
-    openai_api_key: str | None = attrs.field(default=None, repr=False)
-    openrouter_api_key: str | None = attrs.field(default=None, repr=False)
+    openai_api_key: str | None = None
+    openrouter_api_key: str | None = None
+
+    def __repr__(self) -> str:  # never print keys
+        return f"Settings(framing={self.framing!r}, home={self.home!r}, fsync={self.fsync!r})"
 
 
 def settings_from_env(
@@ -59,7 +63,8 @@ def settings_from_env(
         log_level=(log_level or env.get("AGENTD_LOG_LEVEL") or "WARNING").upper(),
         max_message_size=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
         script_dirs=script_dirs,
-        home=default_home(env),
+        cwd=Path.cwd(),
+        home=Path(env["AGENTD_HOME"]).expanduser() if env.get("AGENTD_HOME") else None,
         fsync=fsync,
         approval_timeout_s=approval_timeout_s,
         openai_api_key=env.get("OPENAI_API_KEY") or None,

@@ -73,6 +73,7 @@ def take_stdio() -> tuple[int, int]:
 
 def build_manager(settings: Settings, bus: EventBus) -> SessionManager:
     """The core: providers, tools, history and the session manager."""
+    from agentd.config import default_home
     from agentd.core.manager import SessionManager
     from agentd.core.recorder import HistoryWriter
     from agentd.core.runtime import Runtime
@@ -86,7 +87,7 @@ def build_manager(settings: Settings, bus: EventBus) -> SessionManager:
         default_provider="scripted",
         default_models={"scripted": "echo"},
         default_cwd=settings.cwd,
-        history=HistoryWriter(settings.home, settings.fsync),
+        history=HistoryWriter(settings.home or default_home(), settings.fsync),
     )
     return SessionManager(runtime)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-import attrs
-
 if TYPE_CHECKING:
     from agentd.core.manager import SessionManager
     from agentd.rpc.connection import Connection
@@ -32,11 +30,13 @@ class Lifecycle(Protocol):
         ...
 
 
-@attrs.define(eq=False)
 class ApiContext:
-    connection: Connection
-    lifecycle: Lifecycle
-    server_version: str
+    """Handed to each API module's ``register`` (a plain class: it is built at start-up)."""
+
+    def __init__(self, connection: Connection, lifecycle: Lifecycle, server_version: str) -> None:
+        self.connection = connection
+        self.lifecycle = lifecycle
+        self.server_version = server_version
 
     @property
     def manager(self) -> SessionManager:

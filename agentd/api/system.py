@@ -7,8 +7,6 @@ from typing import Any
 from agentd.api.context import ApiContext
 from agentd.clock import iso_now
 from agentd.protocol.errors import INVALID_PARAMS, RpcError
-from agentd.protocol.methods import HandshakeParams, InitializeParams, ShutdownParams
-from agentd.protocol.params import parse_params
 from agentd.tools import BUILTIN_TOOL_NAMES
 
 PROTOCOL_VERSION = "1.0.0"
@@ -34,7 +32,11 @@ def capabilities(ctx: ApiContext) -> dict[str, Any]:
 def register(ctx: ApiContext) -> None:
     conn = ctx.connection
 
+    # params types are imported on first use: attrs and cattrs stay off the start-up path
     async def handshake(raw: Any) -> Any:
+        from agentd.protocol.methods import HandshakeParams
+        from agentd.protocol.params import parse_params
+
         params = parse_params("rpc.handshake", HandshakeParams, raw)
         if (
             params.strict
@@ -56,6 +58,9 @@ def register(ctx: ApiContext) -> None:
         }
 
     async def initialize(raw: Any) -> Any:
+        from agentd.protocol.methods import InitializeParams
+        from agentd.protocol.params import parse_params
+
         params = parse_params("initialize", InitializeParams, raw)
         if params.process_id is not None:
             ctx.lifecycle.watch_parent(params.process_id)
@@ -80,6 +85,9 @@ def register(ctx: ApiContext) -> None:
         return {"ok": True, "time": iso_now()}
 
     async def system_shutdown(raw: Any) -> Any:
+        from agentd.protocol.methods import ShutdownParams
+        from agentd.protocol.params import parse_params
+
         params = parse_params("system.shutdown", ShutdownParams, raw)
         conn.refusing = True
         await ctx.lifecycle.shutdown(params.reason or "shutdown", announce=True)

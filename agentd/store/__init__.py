@@ -3,6 +3,7 @@
 Knows nothing of sessions: plain records in, plain views and dicts out (ARCHITECTURE.md).
 """
 
+from agentd.config import default_home
 from agentd.store.errors import (
     HistoryNotFoundError,
     PathOutsideHistoryError,
@@ -19,7 +20,6 @@ from agentd.store.history import (
 )
 from agentd.store.index import HistoryIndex, RefreshStats
 from agentd.store.journal import FSYNC_POLICIES, FsyncPolicy, IndexSink, Journal, is_sync_point
-from agentd.store.paths import default_home
 from agentd.store.reader import Problem, RecordView, read_record
 from agentd.store.records import (
     Message,

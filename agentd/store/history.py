@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agentd.config import default_home
 from agentd.store.errors import HistoryNotFoundError
 from agentd.store.index import HistoryIndex, RefreshStats
 from agentd.store.journal import FsyncPolicy, Journal
-from agentd.store.paths import confine, default_home, sessions_dir
+from agentd.store.paths import confine, sessions_dir
 from agentd.store.reader import RecordView, read_record
 from agentd.store.records import Message, SessionMeta
 from agentd.store.state import Summary

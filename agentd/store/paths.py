@@ -12,8 +12,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-import platformdirs
-
 from agentd.store.errors import PathOutsideHistoryError
 
 DIR_MODE = 0o700
@@ -21,12 +19,6 @@ FILE_MODE = 0o600
 SESSIONS = "sessions"
 INDEX_NAME = "index.sqlite3"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
-def default_home() -> Path:
-    """``$AGENTD_HOME``, else the platform's user data directory for ``agentd``."""
-    configured = os.environ.get("AGENTD_HOME")
-    return Path(configured) if configured else Path(platformdirs.user_data_dir("agentd"))
 
 
 def sessions_dir(home: Path) -> Path:
