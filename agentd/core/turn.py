@@ -135,7 +135,6 @@ class Turn:
         # A task cancelled before its first step never enters ``_run``: end it here. Its prompt
         # and end are still written (submitted in order; the shutdown flush waits for them).
         if not self._finished:
-            self._show_prompt()
             self._record_end("interrupted")
             self._end_interrupted()
 
@@ -209,13 +208,18 @@ class Turn:
             await self._end("error", "upstream", "internal error")
             self._end_error("upstream", "internal error")
 
-    def _show_prompt(self) -> None:
-        """The prompt joins the transcript (it is already on disk, written by ``start``)."""
+    def _show_prompt(self, *, announce: bool = True) -> None:
+        """The prompt joins the transcript (it is already on disk, written by ``start``).
+
+        ``announce`` adds the ``thinking...`` status; an interrupted turn that never reached
+        the model shows its prompt without it.
+        """
         session = self.session
         if self._user_shown:
             return
         self._user_shown = True
-        session.set_status("thinking...", self.id)
+        if announce:
+            session.set_status("thinking...", self.id)
         session.append_ui("user", self.prompt, self.images or None)
         session.emit_estimate()
         self.messages.append(ChatMessage("user", self.prompt))
@@ -418,6 +422,7 @@ class Turn:
 
     def _end_interrupted(self) -> None:
         session = self.session
+        self._show_prompt(announce=False)  # interrupted before the model: the prompt stays
         kept = self._answered
         session.append_ui(
             "system",
