@@ -154,7 +154,8 @@ class SessionRecord:
 
     @property
     def record_id(self) -> str | None:
-        return self.journal.id if self.journal is not None else None
+        journal = self.journal  # set on the store thread: read it once
+        return journal.id if journal is not None else None
 
     def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         future = self.writer.submit(fn, *args)
@@ -250,9 +251,9 @@ class SessionRecord:
 
     def detach(self) -> asyncio.Future[None]:
         """Stop writing to the current record (``history.clear_session``): the file stays."""
-        journal, self.journal = self.journal, None
 
-        def close() -> None:
+        def close() -> None:  # on the store thread, after every write submitted before it
+            journal, self.journal = self.journal, None
             if journal is not None:
                 journal.close()
 

@@ -103,6 +103,7 @@ class Session:
         )
         self.allowed_tools: set[str] = set()
         self.turn: Turn | None = None
+        self._clearing = False
         #: Queued prompts' writes, until their ``session.send`` has waited for them.
         self._queued_saved: dict[str, asyncio.Future[Any]] = {}
         self._idle = asyncio.Event()
@@ -190,6 +191,8 @@ class Session:
             raise errors.invalid_state("session.send requires non-empty text or at least one image")
         if self.runtime.shutting_down:
             raise errors.invalid_state("agentd is shutting down")
+        if self._clearing:
+            raise errors.invalid_state("session is being cleared; send again once it is")
         turn_id = str(uuid.uuid4())
         if self.pending:
             if not enqueue:
@@ -272,23 +275,31 @@ class Session:
         return False
 
     async def clear(self) -> None:
-        """Forget the conversation (memory only); a running turn is interrupted, awaited first."""
-        self.queue_clear()
-        if self.turn is not None:
-            self.interrupt()
-            await self.wait_idle(TURN_END_TIMEOUT_S)
-        self.turn = None
-        self.history = []
-        self.messages = []
-        self.steers = []
-        if self.record is not None:
-            await self.record.detach()
-        self.conversation_provider = None
-        self.pending = False
-        self.status_label = "ready"
-        self.allowed_tools.clear()
-        self.touch()
-        self._idle.set()
+        """Forget the conversation (memory only); a running turn is interrupted, awaited first.
+
+        While it waits, new prompts are refused and nothing is drained from the queue, so no
+        turn can start, or write, between the interrupt and the reset.
+        """
+        self._clearing = True
+        try:
+            self.queue_clear()
+            if self.turn is not None:
+                self.interrupt()
+                await self.wait_idle(TURN_END_TIMEOUT_S)
+            self.turn = None
+            self.history = []
+            self.messages = []
+            self.steers = []
+            self.conversation_provider = None
+            self.pending = False
+            self.status_label = "ready"
+            self.allowed_tools.clear()
+            self.touch()
+            self._idle.set()
+            if self.record is not None:
+                await asyncio.shield(self.record.detach())  # the next turn starts a new record
+        finally:
+            self._clearing = False
 
     async def close(self, timeout: float) -> None:
         """Shutdown: drop the queue, interrupt the turn, wait (bounded) for it and its records."""
@@ -356,7 +367,7 @@ class Session:
             self.append_ui(
                 "system", f"{late} steer message(s) were queued too late and not applied."
             )
-        if self.queue and not self.runtime.shutting_down:
+        if self.queue and not self.runtime.shutting_down and not self._clearing:
             item = self.queue.popleft()
             self._queue_changed()
             self._start_turn(item.id, item.text, item.images)

@@ -153,3 +153,16 @@ async def test_fifty_sessions_run_turns_at_once(daemon: AgentdClient) -> None:
     assert {e["type"] for e in terminal_events(events)} == {"session.completed"}
     seqs = [e["seq"] for e in events]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+async def test_send_during_clear_is_refused_not_lost(daemon: AgentdClient) -> None:
+    sid = await new_session(daemon, model="hang")
+    await daemon.send(sid, "wait")
+    clear, send = daemon.pipeline(
+        ("history.clear_session", {"session_id": sid}),
+        ("session.send", {"session_id": sid, "text": "too early", "enqueue": True}),
+    )
+    assert (await send)["error"]["data"]["reason"] == "invalid_state"
+    assert (await clear)["result"] == {"session_id": sid, "cleared": True}
+    state = await daemon.call("session.get", {"session_id": sid})
+    assert state["queue"] == [] and state["pending"] is False and state["messages"] == []
