@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from agentd.api.context import ApiContext
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
+from agentd.protocol.methods import HistoryGetParams, HistoryListParams
 from agentd.protocol.params import parse_params
 from agentd.store import (
     HistoryNotFoundError,
@@ -16,19 +15,6 @@ from agentd.store import (
     RecordLockedError,
     StoreError,
 )
-
-
-@attrs.frozen
-class HistoryListParams:
-    limit: float | None = None
-    cursor: float | None = None
-
-
-@attrs.frozen
-class HistoryGetParams:
-    id: str | None = None
-    last: bool = False
-    rollout_path: str | None = None
 
 
 def store_error(exc: StoreError, path_field: str = "rollout_path") -> RpcError:

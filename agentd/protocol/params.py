@@ -47,7 +47,7 @@ def wire_name(field: attrs.Attribute[Any]) -> str:
     return str(field.metadata.get("wire", field.name))
 
 
-def _is_optional(annotation: Any) -> tuple[bool, Any]:
+def is_optional(annotation: Any) -> tuple[bool, Any]:
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
@@ -61,7 +61,7 @@ Rule = Callable[[Any], Any]
 
 def _rule_for(field: attrs.Attribute[Any]) -> Rule:
     name = wire_name(field)
-    optional, inner = _is_optional(field.type)
+    optional, inner = is_optional(field.type)
     has_default = field.default is not attrs.NOTHING
 
     if inner is Any:
@@ -138,19 +138,17 @@ def _rule_for(field: attrs.Attribute[Any]) -> Rule:
     raise TypeError(f"no params rule for {field.name}: {field.type!r}")
 
 
-def _requires_object(cls: type[Any]) -> bool:
-    return any(
-        f.default is attrs.NOTHING and not _is_optional(f.type)[0] for f in attrs.fields(cls)
-    )
+def requires_object(cls: type[Any]) -> bool:
+    return any(f.default is attrs.NOTHING and not is_optional(f.type)[0] for f in attrs.fields(cls))
 
 
 def _make_hook(cls: type[Any]) -> Callable[[Any, type[Any]], Any]:
     attrs.resolve_types(cls)
     plan = [(wire_name(f), f.name, _rule_for(f)) for f in attrs.fields(cls)]
-    requires_object = _requires_object(cls)
+    needs_object = requires_object(cls)
 
     def structure(raw: Any, _: type[Any]) -> Any:
-        if raw is None and not requires_object:
+        if raw is None and not needs_object:
             raw = {}
         if not isinstance(raw, dict):
             raise _FieldProblem("expected object", None)

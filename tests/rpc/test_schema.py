@@ -1,0 +1,40 @@
+"""The committed JSON Schema matches the params types, and covers every method agentd serves."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from agentd.client import AgentdClient
+from agentd.protocol.methods import PARAMS
+from agentd.protocol.schema import render
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schema" / "params.json"
+
+
+def test_committed_schema_is_up_to_date() -> None:
+    assert SCHEMA.read_text() == render(), (
+        "the params types changed: run `python -m agentd.protocol.schema > schema/params.json`"
+    )
+
+
+def test_schema_describes_the_reference_rules() -> None:
+    methods = json.loads(SCHEMA.read_text())["methods"]
+    send = methods["session.send"]
+    assert send["required"] == ["session_id"]
+    assert send["properties"]["session_id"] == {"type": "string", "pattern": r"\S"}
+    assert send["properties"]["enqueue"]["default"] is False
+    assert methods["session.create"]["type"] == ["object", "null"]  # all params optional
+    policy = methods["session.create"]["properties"]["approval_policy"]["anyOf"][0]
+    assert policy == {"enum": ["auto", "ask", "read_only"]}
+
+
+async def test_every_served_method_has_a_params_type(tmp_path: Path) -> None:
+    client = await AgentdClient.spawn(env={**os.environ, "AGENTD_HOME": str(tmp_path)})
+    try:
+        served = (await client.call("rpc.handshake"))["methods"]
+    finally:
+        await client.close()
+    assert set(served) <= set(PARAMS)
+    assert set(PARAMS) - set(served) == {"initialized", "exit", "$/cancelRequest"}
