@@ -226,6 +226,9 @@ class Connection:
             self._reply_error(request_id, errors.request_cancelled())
 
     async def _run(self, request_id: Any, handler: Handler, params: Any) -> None:
+        if self.refusing:  # checked again here: a shutdown earlier in the same read counts
+            self._reply_error(request_id, errors.shutting_down())
+            return
         try:
             result = await handler(params)
         except RpcError as exc:
