@@ -9,6 +9,7 @@ from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
 from agentd.protocol.methods import HistoryGetParams, HistoryListParams
 from agentd.protocol.params import parse_params
+from agentd.protocol.results import HistoryListResult
 from agentd.store import (
     HistoryNotFoundError,
     PathOutsideHistoryError,
@@ -36,14 +37,21 @@ def register(ctx: ApiContext) -> None:
     conn = ctx.connection
     history = ctx.manager.runtime.history
 
-    async def history_list(raw: Any) -> Any:
+    async def history_list(raw: Any) -> HistoryListResult:
         p = parse_params("history.list", HistoryListParams, raw)
         if history is None:
             return {"total": 0, "cursor": 0, "limit": 100, "sessions": [], "next_cursor": None}
         try:
-            return await history.run(lambda: history.store().list(p.limit, p.cursor))
+            page = await history.run(lambda: history.store().list(p.limit, p.cursor))
         except StoreError as exc:
             raise store_error(exc) from None
+        return {
+            "total": page["total"],
+            "cursor": page["cursor"],
+            "limit": page["limit"],
+            "sessions": page["sessions"],
+            "next_cursor": page["next_cursor"],
+        }
 
     async def history_get(raw: Any) -> Any:
         p = parse_params("history.get", HistoryGetParams, raw)

@@ -18,6 +18,18 @@ from agentd.protocol.methods import (
     SessionSteerParams,
 )
 from agentd.protocol.params import parse_params
+from agentd.protocol.results import (
+    ClearSessionResult,
+    InterruptResult,
+    QueueClearResult,
+    QueueListResult,
+    QueueRemoveResult,
+    SendResult,
+    SessionCreateResult,
+    SessionState,
+    SteerResult,
+    ToolsListResult,
+)
 from agentd.rpc.connection import ClientRequestError
 from agentd.store import StoreError
 
@@ -60,7 +72,7 @@ def register(ctx: ApiContext) -> None:
     conn = ctx.connection
     manager = ctx.manager
 
-    async def create(raw: Any) -> Any:
+    async def create(raw: Any) -> SessionCreateResult:
         p = parse_params("session.create", SessionCreateParams, raw)
         options = {
             "title": p.title,
@@ -87,11 +99,11 @@ def register(ctx: ApiContext) -> None:
         )
         return {"session_id": session.id, "state": session.snapshot()}
 
-    async def get(raw: Any) -> Any:
+    async def get(raw: Any) -> SessionState:
         p = parse_params("session.get", SessionIdParams, raw)
         return manager.get(p.session_id).snapshot()
 
-    async def send(raw: Any) -> Any:
+    async def send(raw: Any) -> SendResult:
         p = parse_params("session.send", SessionSendParams, raw)
         session = manager.get(p.session_id)
         result = session.send(p.text, p.images, p.enqueue)
@@ -99,37 +111,37 @@ def register(ctx: ApiContext) -> None:
         await session.prompt_saved(result["turn_id"], PROMPT_SAVE_TIMEOUT_S)
         return result
 
-    async def steer(raw: Any) -> Any:
+    async def steer(raw: Any) -> SteerResult:
         p = parse_params("session.steer", SessionSteerParams, raw)
         return {"session_id": p.session_id, "accepted": manager.get(p.session_id).steer(p.text)}
 
-    async def interrupt(raw: Any) -> Any:
+    async def interrupt(raw: Any) -> InterruptResult:
         p = parse_params("session.interrupt", SessionInterruptParams, raw)
         interrupted = manager.get(p.session_id).interrupt(clear_queue=p.clear_queue)
         return {"session_id": p.session_id, "interrupted": interrupted}
 
-    async def queue_list(raw: Any) -> Any:
+    async def queue_list(raw: Any) -> QueueListResult:
         p = parse_params("session.queue.list", SessionIdParams, raw)
         return {"session_id": p.session_id, "queue": manager.get(p.session_id).queue_list()}
 
-    async def queue_clear(raw: Any) -> Any:
+    async def queue_clear(raw: Any) -> QueueClearResult:
         p = parse_params("session.queue.clear", SessionIdParams, raw)
         return {
             "session_id": p.session_id,
             "cleared_count": manager.get(p.session_id).queue_clear(),
         }
 
-    async def queue_remove(raw: Any) -> Any:
+    async def queue_remove(raw: Any) -> QueueRemoveResult:
         p = parse_params("session.queue.remove", QueueRemoveParams, raw)
         removed = manager.get(p.session_id).queue_remove(p.id)
         return {"session_id": p.session_id, "id": p.id, "removed": removed}
 
-    async def clear_session(raw: Any) -> Any:
+    async def clear_session(raw: Any) -> ClearSessionResult:
         p = parse_params("history.clear_session", SessionIdParams, raw)
         await manager.get(p.session_id).clear()
         return {"session_id": p.session_id, "cleared": True}
 
-    async def tools_list(raw: Any) -> Any:
+    async def tools_list(raw: Any) -> ToolsListResult:
         return {"tools": manager.runtime.tools.specs()}
 
     conn.register("session.create", create)

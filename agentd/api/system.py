@@ -7,6 +7,12 @@ from typing import Any
 from agentd.api.context import ApiContext
 from agentd.clock import iso_now
 from agentd.protocol.errors import INVALID_PARAMS, RpcError
+from agentd.protocol.results import (
+    HandshakeResult,
+    InitializeResult,
+    PingResult,
+    ShutdownResult,
+)
 from agentd.tools import BUILTIN_TOOL_NAMES
 
 PROTOCOL_VERSION = "1.0.0"
@@ -33,7 +39,7 @@ def register(ctx: ApiContext) -> None:
     conn = ctx.connection
 
     # params types are imported on first use: attrs and cattrs stay off the start-up path
-    async def handshake(raw: Any) -> Any:
+    async def handshake(raw: Any) -> HandshakeResult:
         from agentd.protocol.methods import HandshakeParams
         from agentd.protocol.params import parse_params
 
@@ -57,7 +63,7 @@ def register(ctx: ApiContext) -> None:
             "methods": sorted(conn.methods),
         }
 
-    async def initialize(raw: Any) -> Any:
+    async def initialize(raw: Any) -> InitializeResult:
         from agentd.protocol.methods import InitializeParams
         from agentd.protocol.params import parse_params
 
@@ -81,17 +87,17 @@ def register(ctx: ApiContext) -> None:
         ctx.lifecycle.exit()
         return None
 
-    async def ping(raw: Any) -> Any:
+    async def ping(raw: Any) -> PingResult:
         return {"ok": True, "time": iso_now()}
 
-    async def system_shutdown(raw: Any) -> Any:
+    async def system_shutdown(raw: Any) -> ShutdownResult:
         from agentd.protocol.methods import ShutdownParams
         from agentd.protocol.params import parse_params
 
         params = parse_params("system.shutdown", ShutdownParams, raw)
         conn.refusing = True
         await ctx.lifecycle.shutdown(params.reason or "shutdown", announce=True)
-        result: dict[str, Any] = {"accepted": True}
+        result: ShutdownResult = {"accepted": True}
         if params.reason:
             result["reason"] = params.reason
         return result

@@ -23,6 +23,7 @@ from agentd.core.images import normalise_images, with_placeholders
 from agentd.core.recorder import SessionRecord, answer_every_tool_call, from_stored
 from agentd.core.runtime import Runtime
 from agentd.protocol import errors
+from agentd.protocol.results import QueueItemJson, SendResult, SessionState
 from agentd.providers.base import ChatMessage
 from agentd.store import RecordView, StoreError
 
@@ -46,7 +47,7 @@ class QueueItem:
     images: list[dict[str, Any]]
     enqueued_at: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> QueueItemJson:
         return {
             "id": self.id,
             "text": self.text,
@@ -156,7 +157,7 @@ class Session:
 
     # -- queries ---------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> SessionState:
         """The ``session.get`` result: the reference's camelCase keys plus agentd's own."""
         breakdown = self.context_breakdown()
         return {
@@ -184,7 +185,7 @@ class Session:
 
     # -- commands --------------------------------------------------------------------------
 
-    def send(self, text: str | None, images: Any, enqueue: bool) -> dict[str, Any]:
+    def send(self, text: str | None, images: Any, enqueue: bool) -> SendResult:
         prompt = (text or "").strip()
         rows = normalise_images(images)
         if not prompt and not rows:
@@ -254,7 +255,7 @@ class Session:
         turn.cancel()
         return True
 
-    def queue_list(self) -> list[dict[str, Any]]:
+    def queue_list(self) -> list[QueueItemJson]:
         return [item.to_json() for item in self.queue]
 
     def queue_clear(self) -> int:

@@ -1,0 +1,125 @@
+"""Result shapes of the methods agentd serves, as ``TypedDict``s.
+
+Results are built by agentd itself (never parsed from a client), so they need static checking,
+not runtime validation: mypy checks every handler's keys against these, and they cost nothing at
+start-up or on hot paths. Keys are the reference's, camelCase where the reference has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class PingResult(TypedDict):
+    ok: bool
+    time: str
+
+
+class HandshakeResult(TypedDict):
+    protocol_version: str
+    server_name: str
+    server_version: str
+    capabilities: dict[str, Any]
+    methods: list[str]
+
+
+class ServerInfo(TypedDict):
+    name: str
+    version: str
+
+
+class InitializeResult(TypedDict):
+    serverInfo: ServerInfo
+    capabilities: dict[str, Any]
+
+
+class ShutdownResult(TypedDict):
+    accepted: bool
+    reason: NotRequired[str]
+
+
+class QueueItemJson(TypedDict):
+    id: str
+    text: str
+    images: list[dict[str, Any]]
+    enqueuedAt: str
+
+
+class SessionState(TypedDict):
+    """``session.get``: the reference's keys, then agentd's additions."""
+
+    id: str
+    createdAt: str
+    updatedAt: str
+    pending: bool
+    statusLabel: str
+    messages: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    queue: list[QueueItemJson]
+    pendingSteerCount: int
+    conversationProvider: str | None
+    activeSessionId: str | None
+    contextTokenEstimate: int
+    contextTokenSource: str
+    contextTokenProvider: str | None
+    contextTokenBreakdown: dict[str, int]
+    title: str | None
+    cwd: str
+    provider: str
+    model: str
+    activeTurnId: str | None
+
+
+class SessionCreateResult(TypedDict):
+    session_id: str
+    state: SessionState
+
+
+class SendResult(TypedDict):
+    session_id: str
+    turn_id: str
+    accepted: bool
+    queued: bool
+
+
+class SteerResult(TypedDict):
+    session_id: str
+    accepted: bool
+
+
+class InterruptResult(TypedDict):
+    session_id: str
+    interrupted: bool
+
+
+class QueueListResult(TypedDict):
+    session_id: str
+    queue: list[QueueItemJson]
+
+
+class QueueClearResult(TypedDict):
+    session_id: str
+    cleared_count: int
+
+
+class QueueRemoveResult(TypedDict):
+    session_id: str
+    id: str
+    removed: bool
+
+
+class ClearSessionResult(TypedDict):
+    session_id: str
+    cleared: bool
+
+
+class ToolsListResult(TypedDict):
+    tools: list[dict[str, Any]]
+
+
+class HistoryListResult(TypedDict):
+    total: int
+    cursor: int
+    limit: int
+    sessions: list[dict[str, Any]]
+    next_cursor: int | None
