@@ -40,6 +40,10 @@ TURN_STOP_TIMEOUT_S = 0.8
 FLUSH_TIMEOUT_S = 1.0
 PARENT_POLL_S = 1.0
 
+#: With no API key configured, sessions play scripts; ``echo`` answers any prompt.
+DEFAULT_PROVIDER = "scripted"
+DEFAULT_MODEL = "echo"
+
 #: Methods served by the core; registered as trampolines until the core is loaded.
 CORE_METHODS = (
     "session.create",
@@ -82,10 +86,10 @@ def build_manager(settings: Settings, bus: EventBus) -> SessionManager:
 
     runtime = Runtime(
         bus=bus,
-        providers={"scripted": ScriptedProvider(settings.script_dirs)},
+        providers={DEFAULT_PROVIDER: ScriptedProvider(settings.script_dirs)},
         tools=default_registry(),
-        default_provider="scripted",
-        default_models={"scripted": "echo"},
+        default_provider=DEFAULT_PROVIDER,
+        default_models={DEFAULT_PROVIDER: DEFAULT_MODEL},
         default_cwd=settings.cwd,
         history=HistoryWriter(settings.home or default_home(), settings.fsync),
     )
@@ -123,7 +127,7 @@ class Daemon:
         return self._manager
 
     def provider_names(self) -> list[str]:
-        return ["scripted"]
+        return [DEFAULT_PROVIDER]
 
     async def shutdown(self, reason: str, *, announce: bool) -> None:
         """Stop every turn and flush; idempotent. ``announce`` emits ``state.changed`` first."""
@@ -169,10 +173,10 @@ class Daemon:
             },
             "onboarding": {"completed": True},
             "model": {
-                "selectedModel": "echo",
+                "selectedModel": DEFAULT_MODEL,
                 "selectedThinking": None,
                 "selectedOpenRouterProvider": None,
-                "selectedProvider": "scripted",
+                "selectedProvider": DEFAULT_PROVIDER,
             },
             "sessions": manager.snapshot() if manager else {"count": 0, "ids": []},
             "skills": {"count": 0, "directories": []},
