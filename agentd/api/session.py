@@ -8,7 +8,7 @@ from typing import Any
 
 from agentd.api.context import ApiContext
 from agentd.api.history import store_error
-from agentd.core.runtime import ApprovalDecision
+from agentd.core.runtime import ApprovalDecision, Approver
 from agentd.protocol.methods import (
     QueueRemoveParams,
     SessionCreateParams,
@@ -35,15 +35,14 @@ from agentd.store import StoreError
 
 log = logging.getLogger("agentd.api")
 
-#: How long a tool call waits for the client's approval before it counts as denied.
-APPROVAL_TIMEOUT_S = 300.0
 #: Bound on waiting for a prompt to reach the disk before ``session.send`` answers anyway.
 PROMPT_SAVE_TIMEOUT_S = 10.0
 _DECISIONS: tuple[ApprovalDecision, ...] = ("allow", "allow_session", "deny")
 
 
-def make_approver(ctx: ApiContext, timeout: float = APPROVAL_TIMEOUT_S) -> Any:
-    """Ask the client with ``session.tool.approve``; anything but a valid answer denies."""
+def make_approver(ctx: ApiContext, timeout: float) -> Approver:
+    """Ask the client with ``session.tool.approve``; anything but a valid answer within
+    ``timeout`` seconds denies."""
 
     async def approve(
         session_id: str, turn_id: str, call: Mapping[str, Any]
