@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from agentd.core.images import ImageError, load_image
+from agentd.core.policy import check_policy
 from agentd.core.recorder import title_for
 from agentd.providers.base import (
     ChatMessage,
@@ -352,40 +353,11 @@ class Turn:
                 },
             },
         )
-        refusal = await self._check_policy(call)
+        refusal = await check_policy(session, self.id, call)
         if refusal is not None:
             return refusal
         context = ToolContext(workspace_root=session.cwd, call_id=call.call_id)
         return await session.runtime.tools.run(call.name, dict(call.arguments), context)
-
-    async def _check_policy(self, call: ToolCall) -> ToolResult | None:
-        session = self.session
-        tool = session.runtime.tools.get(call.name)
-        if tool is None or not tool.mutates or session.approval_policy == "auto":
-            return None
-        if session.approval_policy == "read_only":
-            message = f"tool {call.name} is not allowed: the session is read-only"
-            return ToolResult(
-                ok=False, output={"status": "denied", "message": message}, error=message
-            )
-        if call.name in session.allowed_tools:
-            return None
-        approver = session.runtime.approver
-        note: str | None
-        if approver is None:
-            decision, note = "deny", "no client is connected to approve tool calls"
-        else:
-            decision, note = await approver(
-                session.id,
-                self.id,
-                {"name": call.name, "input": dict(call.arguments), "callId": call.call_id},
-            )
-        if decision == "allow_session":
-            session.allowed_tools.add(call.name)
-        if decision in ("allow", "allow_session"):
-            return None
-        message = f"tool call denied: {note}" if note else "tool call denied"
-        return ToolResult(ok=False, output={"status": "denied", "message": message}, error=message)
 
     def _report_tool(self, round_index: int, call: ToolCall, result: ToolResult) -> dict[str, Any]:
         executed: dict[str, Any] = {
