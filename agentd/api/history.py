@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentd.api.context import ApiContext
+from agentd.core.recorder import HistoryTimeoutError
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
 from agentd.protocol.methods import HistoryGetParams, HistoryListParams
@@ -30,6 +31,8 @@ def store_error(exc: StoreError, path_field: str = "rollout_path") -> RpcError:
         return RpcError(errors.INVALID_PARAMS, message, exc.reason, field=path_field)
     if isinstance(exc, RecordLockedError):
         return RpcError(errors.INVALID_STATE, exc.message, exc.reason)
+    if isinstance(exc, HistoryTimeoutError):
+        return RpcError(errors.OVERLOADED, exc.message, exc.reason, retry_after_ms=1000)
     return RpcError(errors.INTERNAL_ERROR, exc.message, exc.reason)
 
 

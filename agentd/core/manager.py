@@ -75,7 +75,10 @@ class SessionManager:
             raise errors.invalid_state("history is disabled in this daemon")
         session = self.create(**options)
         try:
-            journal = await history.run(lambda: history.store().open_record(resume_id))
+            journal = await history.run(
+                lambda: history.store().open_record(resume_id),
+                abandoned=lambda late: late.close(),  # never leave an unused record locked
+            )
         except BaseException:
             del self.sessions[session.id]
             raise

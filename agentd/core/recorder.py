@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from agentd.providers.base import ChatMessage, ToolCall
 from agentd.store import (
@@ -24,6 +24,7 @@ from agentd.store import (
     Message,
     MetaUpdate,
     QueuedPrompt,
+    StoreError,
     TurnEnd,
     TurnStart,
     now_iso,
@@ -36,6 +37,18 @@ log = logging.getLogger("agentd.core")
 
 T = TypeVar("T")
 TITLE_LIMIT = 80
+#: Bound on any wait for the store thread from a request (a hung disk must not hang the client).
+STORE_TIMEOUT_S = 30.0
+WARM_UP_TIMEOUT_S = 600.0
+
+
+class HistoryTimeoutError(StoreError):
+    """The store thread did not finish a job in time (a slow or hung disk)."""
+
+    reason: ClassVar[str] = "store_timeout"
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"the history store did not answer within {timeout:g} s")
 
 
 def title_for(prompt: str) -> str:
@@ -115,13 +128,44 @@ class HistoryWriter:
         """Queue ``fn(*args)`` on the store thread now; the future is never cancelled by waiters."""
         return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.shield(self.submit(fn, *args))
+    async def run(
+        self,
+        fn: Callable[[], T],
+        *,
+        timeout: float = STORE_TIMEOUT_S,
+        abandoned: Callable[[T], None] | None = None,
+    ) -> T:
+        """Run ``fn`` on the store thread and wait at most ``timeout`` (``HistoryTimeoutError``).
+
+        A job cannot be taken back from the thread once queued: when the waiter gives up (timeout
+        or cancellation), ``abandoned`` receives the result if the job still succeeds later, so
+        it can release what nobody will use (an opened, locked journal).
+        """
+        job = self.submit(fn)
+        try:
+            return await asyncio.wait_for(asyncio.shield(job), timeout)
+        except TimeoutError:
+            self._on_abandoned(job, abandoned)
+            raise HistoryTimeoutError(timeout) from None
+        except asyncio.CancelledError:
+            self._on_abandoned(job, abandoned)
+            raise
+
+    @staticmethod
+    def _on_abandoned(job: asyncio.Future[T], abandoned: Callable[[T], None] | None) -> None:
+        def release(done: asyncio.Future[T]) -> None:
+            if abandoned is not None and not done.cancelled() and done.exception() is None:
+                abandoned(done.result())
+            elif not done.cancelled() and done.exception() is not None:
+                log.warning("abandoned history job failed: %s", done.exception())
+
+        job.add_done_callback(release)
 
     async def warm_up(self) -> None:
         """Open the store and reconcile its index in the background (the first list is fast)."""
         try:
-            await self.run(lambda: self.store().refresh())
+            # a cold rebuild of a large history takes a while; nobody waits on this one
+            await self.run(lambda: self.store().refresh(), timeout=WARM_UP_TIMEOUT_S)
         except Exception:
             log.exception("history index warm-up failed")
 
@@ -131,7 +175,7 @@ class HistoryWriter:
                 self._store.close()
 
         try:
-            await asyncio.wait_for(self.run(close_store), timeout)
+            await self.run(close_store, timeout=timeout)
         except Exception:
             log.exception("closing the history store failed")
         self._executor.shutdown(wait=False)

@@ -297,8 +297,8 @@ class Session:
             self.allowed_tools.clear()
             self.touch()
             self._idle.set()
-            if self.record is not None:
-                await asyncio.shield(self.record.detach())  # the next turn starts a new record
+            if self.record is not None:  # the next turn starts a new record
+                await self._wait_store(self.record.detach(), TURN_END_TIMEOUT_S)
         finally:
             self._clearing = False
 
@@ -309,7 +309,7 @@ class Session:
         await self.wait_idle(timeout)
         if self.record is not None:
             await self.record.flush(timeout)
-            await asyncio.wait_for(asyncio.shield(self.record.detach()), timeout)
+            await self._wait_store(self.record.detach(), timeout)
 
     def resume(self, view: RecordView, record: SessionRecord) -> None:
         """Continue a saved record: its context becomes this session's history (resume_id)."""
@@ -329,6 +329,16 @@ class Session:
     def history_failed(self, error: BaseException) -> None:
         detail = error.message if isinstance(error, StoreError) else "unexpected error"
         self.append_ui("system", f"history write failed: {detail}")
+
+    @staticmethod
+    async def _wait_store(job: asyncio.Future[None], timeout: float) -> None:
+        """Wait (bounded) for a store job; its failure is reported by the record itself."""
+        try:
+            await asyncio.wait_for(asyncio.shield(job), timeout)
+        except TimeoutError:
+            log.warning("history store did not finish within %.0f s", timeout)
+        except StoreError:
+            pass
 
     async def wait_idle(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

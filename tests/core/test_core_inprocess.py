@@ -139,3 +139,26 @@ def test_images_rows_placeholders_and_errors(tmp_path: Path) -> None:
         load_image({"path": "", "data_url": "data:text/plain;base64,eA=="}, tmp_path)
     with pytest.raises(ImageError, match="payload is empty"):
         load_image({"path": "", "data_url": "data:image/png;base64,"}, tmp_path)
+
+
+async def test_store_waits_are_bounded_and_late_results_released(tmp_path: Path) -> None:
+    import threading
+
+    from agentd.core.recorder import HistoryTimeoutError, HistoryWriter
+
+    writer = HistoryWriter(tmp_path)
+    gate = threading.Event()
+    released: list[str] = []
+
+    def slow() -> str:
+        gate.wait(10)
+        return "journal"
+
+    with pytest.raises(HistoryTimeoutError) as timeout:
+        await writer.run(slow, timeout=0.05, abandoned=released.append)
+    assert timeout.value.reason == "store_timeout"
+    gate.set()
+    assert await writer.run(lambda: "next") == "next"  # FIFO: the slow job finished first
+    await asyncio.sleep(0)
+    assert released == ["journal"]
+    await writer.close(5)
