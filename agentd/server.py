@@ -22,9 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentd import __version__
-from agentd.api import system as system_api
+from agentd.api.chunks import ReferenceEventCodec
 from agentd.api.context import ApiContext
+from agentd.api.dispatch import install
+from agentd.api.methods import core_method_names
+from agentd.api.state import state_snapshot
 from agentd.config import Settings
+from agentd.providers.registry import ProviderRegistry, registry_from_settings
 from agentd.rpc.connection import Connection, Handler
 from agentd.rpc.sink import open_sink
 from agentd.rpc.source import open_source
@@ -32,6 +36,7 @@ from agentd.rpc.source import open_source
 if TYPE_CHECKING:
     from agentd.core.events import EventBus
     from agentd.core.manager import SessionManager
+    from agentd.protocol.results import StateSnapshot
 
 log = logging.getLogger("agentd")
 
@@ -39,26 +44,6 @@ log = logging.getLogger("agentd")
 TURN_STOP_TIMEOUT_S = 0.8
 FLUSH_TIMEOUT_S = 1.0
 PARENT_POLL_S = 1.0
-
-#: With no API key configured, sessions play scripts; ``echo`` answers any prompt.
-DEFAULT_PROVIDER = "scripted"
-DEFAULT_MODEL = "echo"
-
-#: Methods served by the core; registered as trampolines until the core is loaded.
-CORE_METHODS = (
-    "session.create",
-    "session.get",
-    "session.send",
-    "session.steer",
-    "session.interrupt",
-    "session.queue.list",
-    "session.queue.clear",
-    "session.queue.remove",
-    "history.clear_session",
-    "history.list",
-    "history.get",
-    "tools.list",
-)
 
 
 def take_stdio() -> tuple[int, int]:
@@ -75,21 +60,19 @@ def take_stdio() -> tuple[int, int]:
     return in_fd, out_fd
 
 
-def build_manager(settings: Settings, bus: EventBus) -> SessionManager:
+def build_manager(settings: Settings, bus: EventBus, providers: ProviderRegistry) -> SessionManager:
     """The core: providers, tools, history and the session manager."""
     from agentd.config import default_home
     from agentd.core.manager import SessionManager
     from agentd.core.recorder import HistoryWriter
     from agentd.core.runtime import Runtime
-    from agentd.providers.scripted import ScriptedProvider
+    from agentd.core.toolset import ToolSet
     from agentd.tools.registry import default_registry
 
     runtime = Runtime(
         bus=bus,
-        providers={DEFAULT_PROVIDER: ScriptedProvider(settings.script_dirs)},
-        tools=default_registry(),
-        default_provider=DEFAULT_PROVIDER,
-        default_models={DEFAULT_PROVIDER: DEFAULT_MODEL},
+        providers=providers,
+        tools=ToolSet(default_registry()),
         default_cwd=settings.cwd,
         history=HistoryWriter(settings.home or default_home(), settings.fsync),
     )
@@ -101,6 +84,7 @@ class Daemon:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.providers = registry_from_settings(settings)
         self._manager: SessionManager | None = None
         self._ctx: ApiContext | None = None
         self._shutdown_done = False
@@ -127,7 +111,7 @@ class Daemon:
         return self._manager
 
     def provider_names(self) -> list[str]:
-        return [DEFAULT_PROVIDER]
+        return self.providers.configured()
 
     async def shutdown(self, reason: str, *, announce: bool) -> None:
         """Stop every turn and flush; idempotent. ``announce`` emits ``state.changed`` first."""
@@ -137,9 +121,8 @@ class Daemon:
                 return
             self._shutdown_done = True
             if announce and self._ctx is not None:
-                self._ctx.connection.send_event(
-                    "state.changed", _now(), {"reason": reason, "snapshot": self.state_snapshot()}
-                )
+                payload: dict[str, Any] = {"reason": reason, "snapshot": self.state_snapshot()}
+                self._ctx.connection.send_event("state.changed", _now(), payload)
             if self._manager is not None:
                 await self._manager.shutdown(TURN_STOP_TIMEOUT_S)
 
@@ -161,26 +144,8 @@ class Daemon:
             return
         loop.add_reader(self._pidfd, self._parent_gone)
 
-    def state_snapshot(self) -> dict[str, Any]:
-        manager = self._manager
-        return {
-            "auth": {
-                "enabledProviders": self.provider_names(),
-                "hasOpenAiToken": False,
-                "hasOpenRouterKey": self.settings.openrouter_api_key is not None,
-                "hasAntigravityToken": False,
-                "antigravityProfile": None,
-            },
-            "onboarding": {"completed": True},
-            "model": {
-                "selectedModel": DEFAULT_MODEL,
-                "selectedThinking": None,
-                "selectedOpenRouterProvider": None,
-                "selectedProvider": DEFAULT_PROVIDER,
-            },
-            "sessions": manager.snapshot() if manager else {"count": 0, "ids": []},
-            "skills": {"count": 0, "directories": []},
-        }
+    def state_snapshot(self) -> StateSnapshot:
+        return state_snapshot(self.providers, self._manager)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -192,10 +157,11 @@ class Daemon:
             sink,
             framing=self.settings.framing,
             max_message_size=self.settings.max_message_size,
+            event_codec=ReferenceEventCodec(),
         )
         self._ctx = ApiContext(connection, self, __version__)
-        system_api.register(self._ctx)
-        for name in CORE_METHODS:
+        install(self._ctx, "system")
+        for name in core_method_names():
             connection.register(name, self._trampoline(name))
         connection.after_first_response = self._schedule_core_load
         loop = asyncio.get_running_loop()
@@ -238,20 +204,19 @@ class Daemon:
         asyncio.get_running_loop().call_soon(self.core)
 
     def _load_core(self) -> None:
-        from agentd.api import history as history_api
-        from agentd.api import session as session_api
+        from agentd.api.projection import Projector
+        from agentd.api.session import make_approver
         from agentd.core.events import EventBus
 
         assert self._ctx is not None
         connection = self._ctx.connection
         bus = EventBus()
-        self._manager = build_manager(self.settings, bus)
-        self._manager.runtime.approver = session_api.make_approver(
-            self._ctx, self.settings.approval_timeout_s
-        )
-        session_api.register(self._ctx)
-        history_api.register(self._ctx)
-        self._unsubscribe = bus.subscribe(connection.send_event)
+        self._manager = build_manager(self.settings, bus, self.providers)
+        self._manager.runtime.approver = make_approver(self._ctx, self.settings.approval_timeout_s)
+        install(self._ctx, "session")
+        install(self._ctx, "history")
+        projector = Projector(connection.send_event, self.state_snapshot)
+        self._unsubscribe = bus.subscribe(projector)
         history = self._manager.runtime.history
         if history is not None:
             self._own(history.warm_up())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from agentd.core.manager import SessionManager
+    from agentd.protocol.results import StateSnapshot
     from agentd.rpc.connection import Connection
 
 
@@ -21,7 +22,7 @@ class Lifecycle(Protocol):
 
     def watch_parent(self, pid: int) -> None: ...
 
-    def state_snapshot(self) -> dict[str, Any]: ...
+    def state_snapshot(self) -> StateSnapshot: ...
 
     def provider_names(self) -> list[str]: ...
 

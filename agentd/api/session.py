@@ -1,23 +1,19 @@
-"""Session methods (PROTOCOL §5): validate params, call the core, shape the result."""
+"""Session methods (PROTOCOL §5): call the core, shape the result.
+
+Params arrive parsed and domain errors are mapped by the dispatcher (``agentd.api.dispatch``);
+results and state are shaped by the projection (``agentd.api.projection``).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentd.api.context import ApiContext
-from agentd.api.history import store_error
+from agentd.api.errors import store_error
+from agentd.api.projection import queue_item, session_state
 from agentd.core.runtime import ApprovalDecision, Approver
-from agentd.protocol.methods import (
-    QueueRemoveParams,
-    SessionCreateParams,
-    SessionIdParams,
-    SessionInterruptParams,
-    SessionSendParams,
-    SessionSteerParams,
-)
-from agentd.protocol.params import parse_params
 from agentd.protocol.results import (
     ClearSessionResult,
     InterruptResult,
@@ -32,6 +28,17 @@ from agentd.protocol.results import (
 )
 from agentd.rpc.connection import ClientRequestError
 from agentd.store import StoreError
+
+if TYPE_CHECKING:
+    from agentd.protocol.methods import (
+        NoParams,
+        QueueRemoveParams,
+        SessionCreateParams,
+        SessionIdParams,
+        SessionInterruptParams,
+        SessionSendParams,
+        SessionSteerParams,
+    )
 
 log = logging.getLogger("agentd.api")
 
@@ -67,89 +74,73 @@ def make_approver(ctx: ApiContext, timeout: float) -> Approver:
     return approve
 
 
-def register(ctx: ApiContext) -> None:
-    conn = ctx.connection
+async def create(ctx: ApiContext, p: SessionCreateParams) -> SessionCreateResult:
     manager = ctx.manager
+    options = {
+        "title": p.title,
+        "cwd": p.cwd,
+        "provider": p.provider,
+        "model": p.model,
+        "system_prompt": p.system_prompt,
+        "approval_policy": p.approval_policy,
+    }
+    if p.resume_id is None:
+        session = manager.create(**options)
+    else:
+        try:
+            session = await manager.create_resumed(p.resume_id, **options)
+        except StoreError as exc:
+            raise store_error(exc, path_field="resume_id") from None
+    return {"session_id": session.id, "state": session_state(session)}
 
-    async def create(raw: Any) -> SessionCreateResult:
-        p = parse_params("session.create", SessionCreateParams, raw)
-        options = {
-            "title": p.title,
-            "cwd": p.cwd,
-            "provider": p.provider,
-            "model": p.model,
-            "system_prompt": p.system_prompt,
-            "approval_policy": p.approval_policy,
-        }
-        if p.resume_id is None:
-            session = manager.create(**options)
-        else:
-            try:
-                session = await manager.create_resumed(p.resume_id, **options)
-            except StoreError as exc:
-                raise store_error(exc, path_field="resume_id") from None
-        manager.runtime.bus.emit(
-            "state.changed",
-            {
-                "reason": "session_created",
-                "session_id": session.id,
-                "snapshot": ctx.lifecycle.state_snapshot(),
-            },
-        )
-        return {"session_id": session.id, "state": session.snapshot()}
 
-    async def get(raw: Any) -> SessionState:
-        p = parse_params("session.get", SessionIdParams, raw)
-        return manager.get(p.session_id).snapshot()
+async def get(ctx: ApiContext, p: SessionIdParams) -> SessionState:
+    return session_state(ctx.manager.get(p.session_id))
 
-    async def send(raw: Any) -> SendResult:
-        p = parse_params("session.send", SessionSendParams, raw)
-        session = manager.get(p.session_id)
-        result = session.send(p.text, p.images, p.enqueue)
-        # answered only once the prompt is on disk: an answered prompt survives a crash
-        await session.prompt_saved(result["turn_id"], PROMPT_SAVE_TIMEOUT_S)
-        return result
 
-    async def steer(raw: Any) -> SteerResult:
-        p = parse_params("session.steer", SessionSteerParams, raw)
-        return {"session_id": p.session_id, "accepted": manager.get(p.session_id).steer(p.text)}
+async def send(ctx: ApiContext, p: SessionSendParams) -> SendResult:
+    session = ctx.manager.get(p.session_id)
+    outcome = session.send(p.text, p.images, p.enqueue)
+    # answered only once the prompt is on disk: an answered prompt survives a crash
+    await session.prompt_saved(outcome.turn_id, PROMPT_SAVE_TIMEOUT_S)
+    return {
+        "session_id": session.id,
+        "turn_id": outcome.turn_id,
+        "accepted": True,
+        "queued": outcome.queued,
+    }
 
-    async def interrupt(raw: Any) -> InterruptResult:
-        p = parse_params("session.interrupt", SessionInterruptParams, raw)
-        interrupted = manager.get(p.session_id).interrupt(clear_queue=p.clear_queue)
-        return {"session_id": p.session_id, "interrupted": interrupted}
 
-    async def queue_list(raw: Any) -> QueueListResult:
-        p = parse_params("session.queue.list", SessionIdParams, raw)
-        return {"session_id": p.session_id, "queue": manager.get(p.session_id).queue_list()}
+async def steer(ctx: ApiContext, p: SessionSteerParams) -> SteerResult:
+    return {"session_id": p.session_id, "accepted": ctx.manager.get(p.session_id).steer(p.text)}
 
-    async def queue_clear(raw: Any) -> QueueClearResult:
-        p = parse_params("session.queue.clear", SessionIdParams, raw)
-        return {
-            "session_id": p.session_id,
-            "cleared_count": manager.get(p.session_id).queue_clear(),
-        }
 
-    async def queue_remove(raw: Any) -> QueueRemoveResult:
-        p = parse_params("session.queue.remove", QueueRemoveParams, raw)
-        removed = manager.get(p.session_id).queue_remove(p.id)
-        return {"session_id": p.session_id, "id": p.id, "removed": removed}
+async def interrupt(ctx: ApiContext, p: SessionInterruptParams) -> InterruptResult:
+    interrupted = ctx.manager.get(p.session_id).interrupt(clear_queue=p.clear_queue)
+    return {"session_id": p.session_id, "interrupted": interrupted}
 
-    async def clear_session(raw: Any) -> ClearSessionResult:
-        p = parse_params("history.clear_session", SessionIdParams, raw)
-        await manager.get(p.session_id).clear()
-        return {"session_id": p.session_id, "cleared": True}
 
-    async def tools_list(raw: Any) -> ToolsListResult:
-        return {"tools": manager.runtime.tools.specs()}
+async def queue_list(ctx: ApiContext, p: SessionIdParams) -> QueueListResult:
+    queue = ctx.manager.get(p.session_id).queue
+    return {"session_id": p.session_id, "queue": [queue_item(item) for item in queue]}
 
-    conn.register("session.create", create)
-    conn.register("session.get", get)
-    conn.register("session.send", send)
-    conn.register("session.steer", steer)
-    conn.register("session.interrupt", interrupt)
-    conn.register("session.queue.list", queue_list)
-    conn.register("session.queue.clear", queue_clear)
-    conn.register("session.queue.remove", queue_remove)
-    conn.register("history.clear_session", clear_session)
-    conn.register("tools.list", tools_list)
+
+async def queue_clear(ctx: ApiContext, p: SessionIdParams) -> QueueClearResult:
+    return {
+        "session_id": p.session_id,
+        "cleared_count": ctx.manager.get(p.session_id).queue_clear(),
+    }
+
+
+async def queue_remove(ctx: ApiContext, p: QueueRemoveParams) -> QueueRemoveResult:
+    removed = ctx.manager.get(p.session_id).queue_remove(p.id)
+    return {"session_id": p.session_id, "id": p.id, "removed": removed}
+
+
+async def clear_session(ctx: ApiContext, p: SessionIdParams) -> ClearSessionResult:
+    await ctx.manager.get(p.session_id).clear()
+    return {"session_id": p.session_id, "cleared": True}
+
+
+async def tools_list(ctx: ApiContext, p: NoParams) -> ToolsListResult:
+    return {"tools": ctx.manager.runtime.tools.specs()}

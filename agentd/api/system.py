@@ -1,8 +1,12 @@
-"""Lifecycle and system methods: handshake, LSP-style initialize/shutdown/exit, ping, state."""
+"""Lifecycle and system methods: handshake, LSP-style initialize/shutdown/exit, ping, state.
+
+Served before the core is loaded, so this module imports nothing heavy: params types are parsed
+by the dispatcher on first use and only named here for the type checker.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentd.api.context import ApiContext
 from agentd.clock import iso_now
@@ -12,8 +16,17 @@ from agentd.protocol.results import (
     InitializeResult,
     PingResult,
     ShutdownResult,
+    StateSnapshot,
 )
 from agentd.tools import BUILTIN_TOOL_NAMES
+
+if TYPE_CHECKING:
+    from agentd.protocol.methods import (
+        HandshakeParams,
+        InitializeParams,
+        NoParams,
+        ShutdownParams,
+    )
 
 PROTOCOL_VERSION = "1.0.0"
 
@@ -35,81 +48,57 @@ def capabilities(ctx: ApiContext) -> dict[str, Any]:
     }
 
 
-def register(ctx: ApiContext) -> None:
-    conn = ctx.connection
+async def handshake(ctx: ApiContext, params: HandshakeParams) -> HandshakeResult:
+    if params.strict and params.protocol_version and params.protocol_version != PROTOCOL_VERSION:
+        raise RpcError(
+            INVALID_PARAMS,
+            f"unsupported protocol_version: {params.protocol_version}",
+            "unsupported_protocol_version",
+            supported=PROTOCOL_VERSION,
+        )
+    return {
+        "protocol_version": PROTOCOL_VERSION,
+        "server_name": "agentd",
+        "server_version": ctx.server_version,
+        "capabilities": capabilities(ctx),
+        "methods": sorted(ctx.connection.methods),
+    }
 
-    # params types are imported on first use: attrs and cattrs stay off the start-up path
-    async def handshake(raw: Any) -> HandshakeResult:
-        from agentd.protocol.methods import HandshakeParams
-        from agentd.protocol.params import parse_params
 
-        params = parse_params("rpc.handshake", HandshakeParams, raw)
-        if (
-            params.strict
-            and params.protocol_version
-            and params.protocol_version != PROTOCOL_VERSION
-        ):
-            raise RpcError(
-                INVALID_PARAMS,
-                f"unsupported protocol_version: {params.protocol_version}",
-                "unsupported_protocol_version",
-                supported=PROTOCOL_VERSION,
-            )
-        return {
-            "protocol_version": PROTOCOL_VERSION,
-            "server_name": "agentd",
-            "server_version": ctx.server_version,
-            "capabilities": capabilities(ctx),
-            "methods": sorted(conn.methods),
-        }
+async def initialize(ctx: ApiContext, params: InitializeParams) -> InitializeResult:
+    if params.process_id is not None:
+        ctx.lifecycle.watch_parent(params.process_id)
+    return {
+        "serverInfo": {"name": "agentd", "version": ctx.server_version},
+        "capabilities": capabilities(ctx),
+    }
 
-    async def initialize(raw: Any) -> InitializeResult:
-        from agentd.protocol.methods import InitializeParams
-        from agentd.protocol.params import parse_params
 
-        params = parse_params("initialize", InitializeParams, raw)
-        if params.process_id is not None:
-            ctx.lifecycle.watch_parent(params.process_id)
-        return {
-            "serverInfo": {"name": "agentd", "version": ctx.server_version},
-            "capabilities": capabilities(ctx),
-        }
+async def initialized(ctx: ApiContext, params: NoParams) -> None:
+    return None
 
-    async def initialized(raw: Any) -> Any:
-        return None
 
-    async def shutdown(raw: Any) -> Any:
-        conn.refusing = True
-        await ctx.lifecycle.shutdown("shutdown", announce=True)
-        return None
+async def shutdown(ctx: ApiContext, params: NoParams) -> None:
+    ctx.connection.refusing = True
+    await ctx.lifecycle.shutdown("shutdown", announce=True)
 
-    async def exit_(raw: Any) -> Any:
-        ctx.lifecycle.exit()
-        return None
 
-    async def ping(raw: Any) -> PingResult:
-        return {"ok": True, "time": iso_now()}
+async def exit_(ctx: ApiContext, params: NoParams) -> None:
+    ctx.lifecycle.exit()
 
-    async def system_shutdown(raw: Any) -> ShutdownResult:
-        from agentd.protocol.methods import ShutdownParams
-        from agentd.protocol.params import parse_params
 
-        params = parse_params("system.shutdown", ShutdownParams, raw)
-        conn.refusing = True
-        await ctx.lifecycle.shutdown(params.reason or "shutdown", announce=True)
-        result: ShutdownResult = {"accepted": True}
-        if params.reason:
-            result["reason"] = params.reason
-        return result
+async def ping(ctx: ApiContext, params: NoParams) -> PingResult:
+    return {"ok": True, "time": iso_now()}
 
-    async def state_get(raw: Any) -> Any:
-        return ctx.lifecycle.state_snapshot()
 
-    conn.register("rpc.handshake", handshake)
-    conn.register("initialize", initialize)
-    conn.register_notification("initialized", initialized)
-    conn.register("shutdown", shutdown)
-    conn.register_notification("exit", exit_)
-    conn.register("system.ping", ping)
-    conn.register("system.shutdown", system_shutdown)
-    conn.register("state.get", state_get)
+async def system_shutdown(ctx: ApiContext, params: ShutdownParams) -> ShutdownResult:
+    ctx.connection.refusing = True
+    await ctx.lifecycle.shutdown(params.reason or "shutdown", announce=True)
+    result: ShutdownResult = {"accepted": True}
+    if params.reason:
+        result["reason"] = params.reason
+    return result
+
+
+async def state_get(ctx: ApiContext, params: NoParams) -> StateSnapshot:
+    return ctx.lifecycle.state_snapshot()

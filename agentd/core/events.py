@@ -1,4 +1,8 @@
-"""The event bus: core emits typed events; whoever listens turns them into output.
+"""What the core tells the world: typed events, and the bus that carries them.
+
+The core emits these domain events and knows nothing of any wire: each front door projects them
+into its own protocol's payloads (``agentd.api.projection`` builds the reference's shapes). A
+second protocol over the same sessions is another projection, not a fork of the core.
 
 Dispatch is synchronous and in emission order, so a listener (the connection's outbox, the CLI, a
 test) sees exactly the order in which the core changed state. Listeners must not block.
@@ -7,18 +11,194 @@ test) sees exactly the order in which the core changed state. Listeners must not
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeAlias
+
+import attrs
 
 from agentd.clock import iso_now
+from agentd.providers.base import ToolCall, Usage
+from agentd.tools.base import ToolResult
 
 log = logging.getLogger("agentd.core")
 
-Listener = Callable[[str, str, dict[str, Any]], None]
+#: How a completed turn stopped: the model finished, hit its output limit, or refused.
+StopReason = Literal["end_turn", "max_tokens", "refusal"]
+
+
+@attrs.frozen(slots=True)
+class TranscriptEntry:
+    """One line of a session's visible transcript (the reference's UI message)."""
+
+    id: int
+    kind: Literal["user", "assistant", "system"]
+    text: str
+    #: Loaded image rows (``{path, mimeType, dataUrl, byteSize}``) of a user prompt.
+    images: tuple[Mapping[str, Any], ...] = ()
+
+
+@attrs.frozen(slots=True)
+class PendingPrompt:
+    """A prompt sent while the session was busy; ``id`` becomes its turn's id."""
+
+    id: str
+    text: str
+    images: tuple[Mapping[str, Any], ...]
+    enqueued_at: str
+
+
+@attrs.frozen(slots=True)
+class ExecutedTool:
+    """A tool call and what came of it."""
+
+    call: ToolCall
+    result: ToolResult
+
+
+@attrs.frozen(slots=True)
+class StatusChanged:
+    session_id: str
+    pending: bool
+    label: str
+    turn_id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class TranscriptAppended:
+    session_id: str
+    entry: TranscriptEntry
+
+
+@attrs.frozen(slots=True)
+class TextStreamed:
+    session_id: str
+    turn_id: str
+    text: str
+
+
+@attrs.frozen(slots=True)
+class ReasoningStreamed:
+    session_id: str
+    turn_id: str
+    text: str
+    #: The round's reasoning so far (stripped), for clients that show it whole.
+    so_far: str
+
+
+@attrs.frozen(slots=True)
+class ToolCallStarted:
+    session_id: str
+    turn_id: str
+    round_index: int
+    call: ToolCall
+
+
+@attrs.frozen(slots=True)
+class ToolCallCompleted:
+    session_id: str
+    turn_id: str
+    round_index: int
+    executed: ExecutedTool
+
+
+@attrs.frozen(slots=True)
+class ToolResultsReported:
+    """Every call of a tool round has ended (or the round was interrupted)."""
+
+    session_id: str
+    turn_id: str
+    round_index: int
+    executed: tuple[ExecutedTool, ...]
+
+
+@attrs.frozen(slots=True)
+class UsageReported:
+    session_id: str
+    turn_id: str
+    usage: Usage
+
+
+@attrs.frozen(slots=True)
+class ContextEstimated:
+    session_id: str
+    provider: str
+    breakdown: Mapping[str, int]
+    source: str = "history"
+
+    @property
+    def total(self) -> int:
+        return sum(self.breakdown.values())
+
+
+@attrs.frozen(slots=True)
+class RetryScheduled:
+    session_id: str
+    turn_id: str
+    attempt: int
+    max_attempts: int
+    delay_ms: int
+    reason: str
+
+
+@attrs.frozen(slots=True)
+class TurnCompleted:
+    session_id: str
+    turn_id: str
+    answer_length: int
+    stop_reason: StopReason = "end_turn"
+
+
+@attrs.frozen(slots=True)
+class TurnInterrupted:
+    session_id: str
+    turn_id: str
+    partial_output: bool
+
+
+@attrs.frozen(slots=True)
+class TurnFailed:
+    session_id: str
+    turn_id: str
+    kind: str
+    message: str
+
+
+@attrs.frozen(slots=True)
+class QueueChanged:
+    session_id: str
+    queue: tuple[PendingPrompt, ...]
+
+
+@attrs.frozen(slots=True)
+class SessionCreated:
+    session_id: str
+
+
+CoreEvent: TypeAlias = (
+    StatusChanged
+    | TranscriptAppended
+    | TextStreamed
+    | ReasoningStreamed
+    | ToolCallStarted
+    | ToolCallCompleted
+    | ToolResultsReported
+    | UsageReported
+    | ContextEstimated
+    | RetryScheduled
+    | TurnCompleted
+    | TurnInterrupted
+    | TurnFailed
+    | QueueChanged
+    | SessionCreated
+)
+#: The events that end a turn: exactly one per turn.
+TURN_ENDS = (TurnCompleted, TurnInterrupted, TurnFailed)
+
+Listener = Callable[[CoreEvent, str], None]
 
 
 class EventBus:
-    """Fan-out of ``(type, timestamp, payload)`` to subscribers."""
+    """Fan-out of ``(event, timestamp)`` to subscribers."""
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
@@ -33,10 +213,10 @@ class EventBus:
 
         return unsubscribe
 
-    def emit(self, type_: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: CoreEvent) -> None:
         timestamp = iso_now()
         for listener in tuple(self._listeners):
             try:
-                listener(type_, timestamp, payload)
+                listener(event, timestamp)
             except Exception:
-                log.exception("event listener failed on %s", type_)
+                log.exception("event listener failed on %s", type(event).__name__)

@@ -6,10 +6,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from agentd.core.errors import (
+    InvalidOption,
+    InvalidState,
+    Overloaded,
+    ProviderUnavailable,
+    SessionNotFound,
+)
+from agentd.core.events import SessionCreated
 from agentd.core.recorder import SessionRecord
 from agentd.core.runtime import Runtime
 from agentd.core.session import Session
-from agentd.protocol import errors
 
 #: Sessions kept in memory at once.
 MAX_SESSIONS = 10_000
@@ -32,33 +39,52 @@ class SessionManager:
         system_prompt: str | None = None,
         approval_policy: str | None = None,
     ) -> Session:
+        session = self._new(
+            title=title,
+            cwd=cwd,
+            provider=provider,
+            model=model,
+            system_prompt=system_prompt,
+            approval_policy=approval_policy,
+        )
+        self.runtime.bus.emit(SessionCreated(session.id))
+        return session
+
+    def _new(
+        self,
+        *,
+        title: str | None = None,
+        cwd: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        approval_policy: str | None = None,
+    ) -> Session:
+        """A new session, checked and registered but not yet announced."""
         runtime = self.runtime
+        providers = runtime.providers
         if len(self.sessions) >= MAX_SESSIONS:
-            raise errors.overloaded(f"too many sessions ({MAX_SESSIONS})", retry_after_ms=1000)
-        provider_name = provider or runtime.default_provider
-        if provider_name not in runtime.known_providers:
-            raise errors.invalid_params(
-                "session.create",
-                f"provider must be one of: {', '.join(runtime.known_providers)}",
-                "provider",
+            raise Overloaded(f"too many sessions ({MAX_SESSIONS})", retry_after_ms=1000)
+        provider_name = provider or providers.default_provider
+        if provider_name not in providers.known:
+            raise InvalidOption(
+                f"provider must be one of: {', '.join(providers.known)}", "provider"
             )
-        if provider_name not in runtime.providers:
-            raise errors.provider_unavailable(
+        if not providers.is_configured(provider_name):
+            raise ProviderUnavailable(
                 f"provider {provider_name} is not configured (no API key or token)"
             )
         workspace = runtime.default_cwd if cwd is None else Path(cwd).expanduser()
         if not workspace.is_absolute():
             workspace = runtime.default_cwd / workspace
         if not workspace.is_dir():
-            raise errors.invalid_params(
-                "session.create", "`cwd` must be an existing directory", "cwd"
-            )
+            raise InvalidOption("`cwd` must be an existing directory", "cwd")
         session = Session(
             runtime,
             title=title,
             cwd=workspace.resolve(),
             provider=provider_name,
-            model=model or runtime.default_models.get(provider_name, ""),
+            model=model or providers.default_model(provider_name),
             system_prompt=system_prompt or runtime.system_prompt,
             approval_policy=approval_policy or "auto",
         )
@@ -72,8 +98,8 @@ class SessionManager:
         """
         history = self.runtime.history
         if history is None:
-            raise errors.invalid_state("history is disabled in this daemon")
-        session = self.create(**options)
+            raise InvalidState("history is disabled in this daemon")
+        session = self._new(**options)
         try:
             journal = await history.run(
                 lambda: history.store().open_record(resume_id),
@@ -83,17 +109,14 @@ class SessionManager:
             del self.sessions[session.id]
             raise
         session.resume(journal.view, SessionRecord(history, session.history_failed, journal))
+        self.runtime.bus.emit(SessionCreated(session.id))
         return session
 
     def get(self, session_id: str) -> Session:
         session = self.sessions.get(session_id)
         if session is None:
-            raise errors.session_not_found(session_id)
+            raise SessionNotFound(session_id)
         return session
-
-    def snapshot(self) -> dict[str, Any]:
-        """The ``sessions`` part of ``state.get``."""
-        return {"count": len(self.sessions), "ids": list(self.sessions)}
 
     async def shutdown(self, timeout: float) -> None:
         """Interrupt every running turn, wait (bounded) until each has ended, flush history."""
@@ -103,3 +126,4 @@ class SessionManager:
             await asyncio.gather(*closing, return_exceptions=True)
         if self.runtime.history is not None:
             await self.runtime.history.close(timeout)
+        await self.runtime.aclose()

@@ -13,11 +13,18 @@ import asyncio
 import concurrent.futures
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from agentd.providers.base import ChatMessage, ToolCall
+from agentd.providers.base import (
+    ChatMessage,
+    ContentPart,
+    ImagePart,
+    ProviderData,
+    TextPart,
+    ToolCall,
+)
 from agentd.store import (
     HistoryStore,
     Journal,
@@ -60,16 +67,24 @@ def title_for(prompt: str) -> str:
 def to_stored(
     message: ChatMessage, turn_id: str | None, images: Sequence[dict[str, Any]] = ()
 ) -> Message:
+    """The history record of a model-facing message: raw tool arguments and provider data
+    are kept exactly, so a resumed conversation sends the model what it produced."""
     return Message(
         role=message.role,
         text=message.text,
         images=tuple(images),
         tool_calls=tuple(
-            StoredToolCall(c.call_id, c.name, json.dumps(dict(c.arguments)))
+            StoredToolCall(
+                c.call_id,
+                c.name,
+                c.arguments_text,
+                c.provider_data.to_json() if c.provider_data is not None else None,
+            )
             for c in message.tool_calls
         ),
         tool_call_id=message.tool_call_id,
         turn_id=turn_id,
+        provider_data=message.provider_data.to_json() if message.provider_data else None,
     )
 
 
@@ -97,15 +112,33 @@ def answer_every_tool_call(messages: Sequence[ChatMessage]) -> list[ChatMessage]
 
 
 def from_stored(message: Message) -> ChatMessage:
+    """A stored message back as model context: images become image parts again."""
     calls = []
     for call in message.tool_calls:
         try:
             arguments = json.loads(call.arguments) if call.arguments else {}
         except ValueError:
             arguments = {}
-        calls.append(ToolCall(call.id, call.name, arguments if isinstance(arguments, dict) else {}))
+        calls.append(
+            ToolCall(
+                call.id,
+                call.name,
+                arguments if isinstance(arguments, dict) else {},
+                raw_arguments=call.arguments,
+                provider_data=ProviderData.from_json(call.provider_data),
+            )
+        )
+    content: list[ContentPart] = [TextPart(message.text)] if message.text else []
+    for image in message.images:
+        mime, data_url = image.get("mimeType"), image.get("dataUrl")
+        if isinstance(mime, str) and isinstance(data_url, str):
+            content.append(ImagePart(mime, data_url, str(image.get("path") or "")))
     return ChatMessage(
-        message.role, message.text, tool_calls=tuple(calls), tool_call_id=message.tool_call_id
+        message.role,
+        tuple(content),
+        tool_calls=tuple(calls),
+        tool_call_id=message.tool_call_id,
+        provider_data=ProviderData.from_json(message.provider_data),
     )
 
 
@@ -254,7 +287,7 @@ class SessionRecord:
         return self._submit(begin)
 
     def queue(
-        self, prompt_id: str, text: str, images: Sequence[dict[str, Any]], enqueued_at: str
+        self, prompt_id: str, text: str, images: Sequence[Mapping[str, Any]], enqueued_at: str
     ) -> asyncio.Future[None]:
         """Write a prompt accepted while busy (fsync'd): a crash cannot lose it."""
 

@@ -12,25 +12,32 @@ import collections
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from agentd.clock import iso_now
-from agentd.core.estimate import estimate
+from agentd.core.conversation import Conversation, TurnDraft
+from agentd.core.errors import InvalidState, Overloaded, SessionBusy
+from agentd.core.events import (
+    ContextEstimated,
+    CoreEvent,
+    PendingPrompt,
+    QueueChanged,
+    StatusChanged,
+    TranscriptAppended,
+    TranscriptEntry,
+)
 from agentd.core.images import normalise_images, with_placeholders
-from agentd.core.recorder import SessionRecord, answer_every_tool_call, from_stored
+from agentd.core.policy import ApprovalDecision, check_policy
+from agentd.core.recorder import SessionRecord, answer_every_tool_call, from_stored, title_for
 from agentd.core.runtime import Runtime
-from agentd.protocol import errors
-from agentd.protocol.results import QueueItemJson, SendResult, SessionState
-from agentd.providers.base import ChatMessage
+from agentd.core.turn import Turn, TurnOutcome
+from agentd.providers.base import ChatMessage, Provider, RequestOptions, ToolCall
 from agentd.store import RecordView, StoreError
+from agentd.tools.base import ToolResult
 
 log = logging.getLogger("agentd.core")
-
-if TYPE_CHECKING:
-    from agentd.core.turn import Turn, TurnOutcome
 
 #: Prompts waiting behind a running turn, per session.
 MAX_QUEUE = 256
@@ -38,39 +45,19 @@ MAX_QUEUE = 256
 TURN_END_TIMEOUT_S = 10.0
 
 
-@attrs.define(eq=False)
-class QueueItem:
-    """A prompt sent while the session was busy; ``id`` becomes its turn's id."""
+class SendOutcome(NamedTuple):
+    """What ``Session.send`` did with a prompt."""
 
-    id: str
-    text: str
-    images: list[dict[str, Any]]
-    enqueued_at: str
-
-    def to_json(self) -> QueueItemJson:
-        return {
-            "id": self.id,
-            "text": self.text,
-            "images": self.images,
-            "enqueuedAt": self.enqueued_at,
-        }
-
-
-def history_json(message: ChatMessage) -> dict[str, Any]:
-    """A model-facing message as ``session.get`` shows it."""
-    out: dict[str, Any] = {"role": message.role, "text": message.text}
-    if message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c.call_id, "name": c.name, "arguments": dict(c.arguments)}
-            for c in message.tool_calls
-        ]
-    if message.tool_call_id is not None:
-        out["tool_call_id"] = message.tool_call_id
-    return out
+    turn_id: str
+    queued: bool
 
 
 class Session:
-    """State and commands of one session; the running ``Turn`` reports back through it."""
+    """State and commands of one session; the running ``Turn`` reports back through it.
+
+    ``Session`` is the ``TurnHost`` of its turns: the turn reads the session's settings and
+    context and reports through the few methods of that protocol.
+    """
 
     def __init__(
         self,
@@ -92,11 +79,13 @@ class Session:
         self.model = model
         self.system_prompt = system_prompt
         self.approval_policy = approval_policy
+        self.request_options = RequestOptions()
         self.pending = False
         self.status_label = "ready"
-        self.messages: list[dict[str, Any]] = []
-        self.history: list[ChatMessage] = []
-        self.queue: collections.deque[QueueItem] = collections.deque()
+        self.transcript: list[TranscriptEntry] = []
+        self.conversation = Conversation()
+        self.tools = runtime.tools
+        self.queue: collections.deque[PendingPrompt] = collections.deque()
         self.steers: list[str] = []
         self.conversation_provider: str | None = None
         self.record = (
@@ -110,10 +99,15 @@ class Session:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    @property
+    def history(self) -> Sequence[ChatMessage]:
+        """The committed model context."""
+        return self.conversation.messages
+
     # -- events ----------------------------------------------------------------------------
 
-    def emit(self, type_: str, payload: dict[str, Any]) -> None:
-        self.runtime.bus.emit(type_, {"session_id": self.id, **payload})
+    def emit(self, event: CoreEvent) -> None:
+        self.runtime.bus.emit(event)
 
     def touch(self) -> None:
         self.updated_at = iso_now()
@@ -121,102 +115,96 @@ class Session:
     def set_status(self, label: str, turn_id: str | None = None) -> None:
         """Store and announce a status label (callers emit only on change)."""
         self.status_label = label
-        payload: dict[str, Any] = {"pending": self.pending, "status_label": label}
-        if turn_id is not None:
-            payload["turn_id"] = turn_id
-        self.emit("session.status", payload)
+        self.emit(StatusChanged(self.id, self.pending, label, turn_id))
 
-    def append_ui(self, kind: str, text: str, images: list[dict[str, Any]] | None = None) -> None:
-        message: dict[str, Any] = {
-            "id": self.runtime.next_ui_message_id(),
-            "kind": kind,
-            "text": text,
-        }
-        if images:
-            message["images"] = images
-        self.messages.append(message)
+    def append_transcript(
+        self, kind: str, text: str, images: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
+        entry = TranscriptEntry(
+            id=self.runtime.next_ui_message_id(),
+            kind=kind,  # type: ignore[arg-type]
+            text=text,
+            images=tuple(images),
+        )
+        self.transcript.append(entry)
         self.touch()
-        self.emit("session.message.appended", {"message": message})
+        self.emit(TranscriptAppended(self.id, entry))
 
-    def context_breakdown(self, extra: list[ChatMessage] | None = None) -> dict[str, int]:
-        history = self.history if not extra else [*self.history, *extra]
-        tool_tokens = self.runtime.tool_tokens(self.provider)
-        return estimate(self.system_prompt, history, tool_tokens, self.provider)
-
-    def emit_estimate(self, extra: list[ChatMessage] | None = None) -> None:
-        breakdown = self.context_breakdown(extra)
-        self.emit(
-            "session.context.estimate",
-            {
-                "provider": self.provider,
-                "source": "history",
-                "total_tokens_estimate": sum(breakdown.values()),
-                "breakdown": breakdown,
-            },
+    def context_breakdown(self, draft: TurnDraft | None = None) -> dict[str, int]:
+        return self.conversation.breakdown(
+            self.system_prompt, self.tools.schema_tokens(self.provider), self.provider, draft
         )
 
-    # -- queries ---------------------------------------------------------------------------
+    def emit_estimate(self, draft: TurnDraft | None = None) -> None:
+        self.emit(ContextEstimated(self.id, self.provider, self.context_breakdown(draft)))
 
-    def snapshot(self) -> SessionState:
-        """The ``session.get`` result: the reference's camelCase keys plus agentd's own."""
-        breakdown = self.context_breakdown()
-        return {
-            "id": self.id,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "pending": self.pending,
-            "statusLabel": self.status_label,
-            "messages": list(self.messages),
-            "history": [history_json(m) for m in self.history],
-            "queue": [item.to_json() for item in self.queue],
-            "pendingSteerCount": len(self.steers),
-            "conversationProvider": self.conversation_provider,
-            "activeSessionId": self.record.record_id if self.record else None,
-            "contextTokenEstimate": sum(breakdown.values()),
-            "contextTokenSource": "history",
-            "contextTokenProvider": self.provider,
-            "contextTokenBreakdown": breakdown,
-            "title": self.title,
-            "cwd": str(self.cwd),
-            "provider": self.provider,
-            "model": self.model,
-            "activeTurnId": self.turn.id if self.turn is not None else None,
-        }
+    # -- what a turn asks of its host --------------------------------------------------------
+
+    def model_provider(self) -> Provider | None:
+        providers = self.runtime.providers
+        return providers.get(self.provider) if providers.is_configured(self.provider) else None
+
+    def record_title(self, prompt: str) -> str:
+        return self.title or title_for(prompt)
+
+    def record_provider(self) -> tuple[str, str]:
+        return self.provider, self.model
+
+    def take_steers(self) -> list[str]:
+        taken, self.steers = self.steers, []
+        return taken
+
+    async def approve(self, turn_id: str, call: ToolCall) -> ToolResult | None:
+        approver = self.runtime.approver
+
+        async def ask(call: ToolCall) -> tuple[ApprovalDecision, str | None]:
+            assert approver is not None
+            return await approver(
+                self.id,
+                turn_id,
+                {"name": call.name, "input": dict(call.arguments), "callId": call.call_id},
+            )
+
+        return await check_policy(
+            self.approval_policy,
+            call,
+            mutates=self.tools.mutates(call.name),
+            allowed=self.allowed_tools,
+            ask=ask if approver is not None else None,
+        )
 
     # -- commands --------------------------------------------------------------------------
 
-    def send(self, text: str | None, images: Any, enqueue: bool) -> SendResult:
+    def send(self, text: str | None, images: Any, enqueue: bool) -> SendOutcome:
         prompt = (text or "").strip()
         rows = normalise_images(images)
         if not prompt and not rows:
-            raise errors.invalid_state("session.send requires non-empty text or at least one image")
+            raise InvalidState("session.send requires non-empty text or at least one image")
         if self.runtime.shutting_down:
-            raise errors.invalid_state("agentd is shutting down")
+            raise InvalidState("agentd is shutting down")
         if self._clearing:
-            raise errors.invalid_state("session is being cleared; send again once it is")
+            raise InvalidState("session is being cleared; send again once it is")
         turn_id = str(uuid.uuid4())
         if self.pending:
             if not enqueue:
-                raise errors.session_busy()
+                raise SessionBusy()
             if len(self.queue) >= MAX_QUEUE:
-                raise errors.overloaded(
+                raise Overloaded(
                     f"the queue of session {self.id} is full ({MAX_QUEUE} prompts)",
                     retry_after_ms=1000,
                 )
-            item = QueueItem(turn_id, prompt, rows, iso_now())
+            item = PendingPrompt(turn_id, prompt, tuple(rows), iso_now())
             self.queue.append(item)
             if self.record is not None:
                 self._queued_saved[turn_id] = self.record.queue(
                     item.id, item.text, item.images, item.enqueued_at
                 )
             self.touch()
-            self.emit(
-                "session.status", {"pending": True, "status_label": f"queued ({len(self.queue)})"}
-            )
+            self.emit(StatusChanged(self.id, True, f"queued ({len(self.queue)})"))
             self._queue_changed()
-            return {"session_id": self.id, "turn_id": turn_id, "accepted": True, "queued": True}
+            return SendOutcome(turn_id, queued=True)
         self._start_turn(turn_id, prompt, rows)
-        return {"session_id": self.id, "turn_id": turn_id, "accepted": True, "queued": False}
+        return SendOutcome(turn_id, queued=False)
 
     async def prompt_saved(self, turn_id: str, timeout: float) -> None:
         """Wait (bounded) until the prompt ``turn_id`` (running or queued) is on disk."""
@@ -239,10 +227,6 @@ class Session:
         self.touch()
         return True
 
-    def take_steers(self) -> list[str]:
-        taken, self.steers = self.steers, []
-        return taken
-
     def interrupt(self, clear_queue: bool = False) -> bool:
         if clear_queue:
             self.queue_clear()
@@ -254,9 +238,6 @@ class Session:
         self.set_status("interrupting...")
         turn.cancel()
         return True
-
-    def queue_list(self) -> list[QueueItemJson]:
-        return [item.to_json() for item in self.queue]
 
     def queue_clear(self) -> int:
         count = len(self.queue)
@@ -288,8 +269,8 @@ class Session:
                 self.interrupt()
                 await self.wait_idle(TURN_END_TIMEOUT_S)
             self.turn = None
-            self.history = []
-            self.messages = []
+            self.conversation.replace(())
+            self.transcript = []
             self.steers = []
             self.conversation_provider = None
             self.pending = False
@@ -312,23 +293,25 @@ class Session:
             await self._wait_store(self.record.detach(), timeout)
 
     def resume(self, view: RecordView, record: SessionRecord) -> None:
-        """Continue a saved record: its context becomes this session's history (resume_id)."""
+        """Continue a saved record: its context becomes this session's (resume_id)."""
         self.record = record
-        self.history = answer_every_tool_call([from_stored(m) for m in view.context_messages()])
+        self.conversation.replace(
+            answer_every_tool_call([from_stored(m) for m in view.context_messages()])
+        )
         for message in view.messages:
             if message.role in ("user", "assistant") and message.text:
-                self.messages.append(
-                    {
-                        "id": self.runtime.next_ui_message_id(),
-                        "kind": message.role,
-                        "text": message.text,
-                    }
+                self.transcript.append(
+                    TranscriptEntry(
+                        id=self.runtime.next_ui_message_id(),
+                        kind=message.role,
+                        text=message.text,
+                    )
                 )
         self.conversation_provider = view.meta.provider or None
 
     def history_failed(self, error: BaseException) -> None:
         detail = error.message if isinstance(error, StoreError) else "unexpected error"
-        self.append_ui("system", f"history write failed: {detail}")
+        self.append_transcript("system", f"history write failed: {detail}")
 
     @staticmethod
     async def _wait_store(job: asyncio.Future[None], timeout: float) -> None:
@@ -347,11 +330,9 @@ class Session:
     # -- turn plumbing ---------------------------------------------------------------------
 
     def _queue_changed(self) -> None:
-        self.emit("session.queue.changed", {"queue": self.queue_list()})
+        self.emit(QueueChanged(self.id, tuple(self.queue)))
 
-    def _start_turn(self, turn_id: str, prompt: str, images: list[dict[str, Any]]) -> None:
-        from agentd.core.turn import Turn
-
+    def _start_turn(self, turn_id: str, prompt: str, images: Sequence[Mapping[str, Any]]) -> None:
         self.pending = True
         self.steers = []
         self._idle.clear()
@@ -361,12 +342,12 @@ class Session:
         self.set_status("preparing...", turn_id)
         turn.start()
 
-    def finish_turn(self, turn: Turn, outcome: TurnOutcome) -> None:
+    def turn_finished(self, turn: Turn, outcome: TurnOutcome) -> None:
         """Called exactly once per turn: commit its messages, report ``ready``, drain the queue."""
         if turn is not self.turn:
             return
         if outcome.commit:
-            self.history.extend(turn.messages)
+            self.conversation.commit(turn.draft)
             self.conversation_provider = self.provider
         self.turn = None
         late = len(self.steers)
@@ -375,7 +356,7 @@ class Session:
         self.touch()
         self.set_status("ready")
         if late:
-            self.append_ui(
+            self.append_transcript(
                 "system", f"{late} steer message(s) were queued too late and not applied."
             )
         if self.queue and not self.runtime.shutting_down and not self._clearing:

@@ -2,31 +2,67 @@
 
 model round → tool round → model round … until the model answers without tool calls. Steer
 messages are injected at the top of every model request. An interrupt cancels the turn's task,
-whatever it awaits (the provider's stream, a retry sleep, a tool's process group, an approval),
-and the turn ends as ``interrupted`` with its partial output kept. Every turn ends with exactly
-one of ``session.completed``, ``session.interrupted``, ``session.error``, then ``ready``.
+whatever it awaits (the provider's stream, a retry back-off, a tool's process group, an
+approval), and the turn ends as ``interrupted`` with its partial output kept. Every turn ends with
+exactly one of ``TurnCompleted``, ``TurnInterrupted``, ``TurnFailed``, then its owner reports
+``ready``.
+
+A turn knows its owner only through ``TurnHost``: a narrow protocol (the session implements it),
+so the loop can be read, and tested, on its own. Each provider stream is consumed under
+``contextlib.aclosing``: whatever way a round ends, the stream (an HTTP response) is closed before
+the turn reports anything further.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 import attrs
 
+from agentd.core.conversation import Conversation, TurnDraft
+from agentd.core.events import (
+    CoreEvent,
+    ExecutedTool,
+    ReasoningStreamed,
+    RetryScheduled,
+    StopReason,
+    TextStreamed,
+    ToolCallCompleted,
+    ToolCallStarted,
+    ToolResultsReported,
+    TurnCompleted,
+    TurnFailed,
+    TurnInterrupted,
+    UsageReported,
+)
 from agentd.core.images import ImageError, load_image
-from agentd.core.policy import check_policy
-from agentd.core.recorder import title_for
+from agentd.core.recorder import SessionRecord
+from agentd.core.toolset import ToolSet
 from agentd.providers.base import (
     ChatMessage,
+    ContentPart,
     Done,
+    FinishReason,
+    ImagePart,
+    MessageData,
     ModelRequest,
+    Provider,
+    ProviderData,
     ProviderError,
     ReasoningDelta,
+    RequestOptions,
+    RequestTrace,
+    Retrying,
     TextDelta,
+    TextPart,
     ToolCall,
     ToolCallRequested,
     Usage,
@@ -35,23 +71,93 @@ from agentd.store import StoreError
 from agentd.store.records import TurnStatus
 from agentd.tools.base import ToolContext, ToolResult
 
-if TYPE_CHECKING:
-    from agentd.core.session import Session
-
 log = logging.getLogger("agentd.core")
 
 EMPTY_ANSWER = "(No response text returned)"
+#: What a tool call gets when its round was cut off at the model's output limit.
+CUT_OFF_TOOL_RESULT = "tool call not run: the model's output was cut off at its length limit"
 #: Bound on waiting for a turn's last history records before announcing its end.
 RECORD_TIMEOUT_S = 10.0
 _BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*")
+
+
+class TurnPhase(enum.Enum):
+    """Where a turn is; ``ENDED`` once its terminal event is out."""
+
+    CREATED = "created"
+    SAVING_PROMPT = "saving_prompt"
+    MODEL = "model"
+    TOOLS = "tools"
+    ENDING = "ending"
+    ENDED = "ended"
 
 
 @attrs.frozen
 class TurnOutcome:
     """How a turn ended; ``commit`` says whether its messages join the model context."""
 
-    status: str  # completed | interrupted | error
+    status: TurnStatus
     commit: bool
+    stop_reason: StopReason | None = None
+
+
+class TurnHost(Protocol):
+    """What a turn needs from its owner (implemented by ``Session``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def cwd(self) -> Path: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def system_prompt(self) -> str: ...
+
+    @property
+    def status_label(self) -> str: ...
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def tools(self) -> ToolSet: ...
+
+    @property
+    def record(self) -> SessionRecord | None: ...
+
+    @property
+    def request_options(self) -> RequestOptions: ...
+
+    def model_provider(self) -> Provider | None:
+        """The session's provider, or ``None`` when it is not available."""
+        ...
+
+    def record_title(self, prompt: str) -> str: ...
+
+    def record_provider(self) -> tuple[str, str]:
+        """(provider, model) as written to history."""
+        ...
+
+    def emit(self, event: CoreEvent) -> None: ...
+
+    def set_status(self, label: str, turn_id: str | None = None) -> None: ...
+
+    def append_transcript(
+        self, kind: str, text: str, images: Sequence[Mapping[str, Any]] = ()
+    ) -> None: ...
+
+    def emit_estimate(self, draft: TurnDraft | None = None) -> None: ...
+
+    def take_steers(self) -> list[str]: ...
+
+    async def approve(self, turn_id: str, call: ToolCall) -> ToolResult | None:
+        """``None`` when the call may run, else the refusal to report instead."""
+        ...
+
+    def turn_finished(self, turn: Turn, outcome: TurnOutcome) -> None: ...
 
 
 def thought_title(reasoning: str) -> str:
@@ -72,51 +178,72 @@ def tool_message_text(result: ToolResult) -> str:
     return json.dumps({"error": result.error, "output": result.output}, sort_keys=True)
 
 
+@attrs.define
+class _Round:
+    """What one model round produced."""
+
+    text: str = ""
+    calls: list[ToolCall] = attrs.Factory(list)
+    data: ProviderData | None = None
+    finish: FinishReason | None = None
+
+
 class Turn:
-    """One prompt's run; owned by its ``Session``, which it reports to."""
+    """One prompt's run; owned by its host, which it reports to."""
 
     def __init__(
-        self, session: Session, turn_id: str, prompt: str, images: list[dict[str, Any]]
+        self, host: TurnHost, turn_id: str, prompt: str, images: Sequence[Mapping[str, Any]]
     ) -> None:
-        self.session = session
+        self.host = host
         self.id = turn_id
         self.prompt = prompt
-        self.raw_images = images
+        self.raw_images = list(images)
         self.images: list[dict[str, Any]] = []
         self.interrupting = False
+        self.phase = TurnPhase.CREATED
         #: Messages this turn adds to the model context (kept unless the turn fails).
-        self.messages: list[ChatMessage] = []
+        self.draft = TurnDraft()
         self._task: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
         #: Resolves once the prompt is on disk (``session.send`` answers after it).
-        self.saved: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._finished = False
+        self.saved: asyncio.Future[str | None] = loop.create_future()
+        #: Resolves when the turn has ended (after its terminal event).
+        self.outcome: asyncio.Future[TurnOutcome] = loop.create_future()
         self._round_text: list[str] = []
         self._answered = False
         self._user_shown = False
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        return self.draft.messages
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Pre-flight checks run now (their failure is reported before the send response)."""
-        session = self.session
+        host = self.host
         try:
-            self.images = [load_image(row, session.cwd) for row in self.raw_images]
+            self.images = [load_image(dict(row), host.cwd) for row in self.raw_images]
         except ImageError as exc:
             self._fail_preflight(f"inference error: {exc}", str(exc))
             return
-        if session.runtime.providers.get(session.provider) is None:
-            message = f"provider {session.provider} is not available"
+        if host.model_provider() is None:
+            provider, _ = host.record_provider()
+            message = f"provider {provider} is not available"
             self._fail_preflight(message, message)
             return
-        if session.record is not None:
-            self.saved = session.record.begin_turn(
+        record = host.record
+        if record is not None:
+            provider, model = host.record_provider()
+            self.phase = TurnPhase.SAVING_PROMPT
+            self.saved = record.begin_turn(
                 turn_id=self.id,
                 prompt=self.prompt,
                 images=self.images,
-                title=session.title or title_for(self.prompt),
-                provider=session.provider,
-                model=session.model,
-                cwd=str(session.cwd),
+                title=host.record_title(self.prompt),
+                provider=provider,
+                model=model,
+                cwd=str(host.cwd),
             )
         else:
             self.saved.set_result(None)
@@ -128,32 +255,34 @@ class Turn:
             self._task.cancel()
 
     def _fail_preflight(self, notice: str, message: str) -> None:
-        self.session.append_ui("system", notice)
+        self.host.append_transcript("system", notice)
         self.saved.set_result(None)
-        self._finish("error", message=message, kind="invalid_request")
+        self._finish(TurnFailed(self.host.id, self.id, "invalid_request", message))
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         # A task cancelled before its first step never enters ``_run``: end it here. Its prompt
         # and end are still written (submitted in order; the shutdown flush waits for them).
-        if not self._finished:
+        if self.phase is not TurnPhase.ENDED:
             self._record_end("interrupted")
             self._end_interrupted()
 
     def _record(self, message: ChatMessage) -> None:
-        self.messages.append(message)
-        if self.session.record is not None:
-            self.session.record.append(message, self.id)
+        self.draft.append(message)
+        record = self.host.record
+        if record is not None:
+            record.append(message, self.id)
 
     def _record_end(
         self, status: TurnStatus, kind: str | None = None, message: str | None = None
     ) -> asyncio.Future[None] | None:
-        record = self.session.record
+        record = self.host.record
         return None if record is None else record.end_turn(self.id, status, kind, message)
 
     async def _end(
         self, status: TurnStatus, kind: str | None = None, message: str | None = None
     ) -> None:
         """Write the turn's end and wait (bounded) until it is on disk."""
+        self.phase = TurnPhase.ENDING
         written = self._record_end(status, kind, message)
         if written is not None:
             try:
@@ -164,7 +293,7 @@ class Turn:
     # -- the loop --------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        session = self.session
+        host = self.host
         try:
             try:
                 await asyncio.shield(self.saved)
@@ -180,19 +309,22 @@ class Turn:
             while True:
                 round_index += 1
                 self._inject_steers()
-                text, calls = await self._model_round(round_index)
-                if calls:
-                    self._record(ChatMessage("assistant", text, tool_calls=tuple(calls)))
-                    if text:
-                        session.append_ui("assistant", text)
-                    await self._tool_round(round_index, calls)
+                result = await self._model_round(round_index)
+                if result.calls and result.finish not in ("length", "content_filter"):
+                    self._record(
+                        ChatMessage(
+                            "assistant",
+                            result.text,
+                            tool_calls=tuple(result.calls),
+                            provider_data=result.data,
+                        )
+                    )
+                    if result.text:
+                        host.append_transcript("assistant", result.text)
+                    self.phase = TurnPhase.TOOLS
+                    await self._tool_round(round_index, result.calls)
                     continue
-                answer = text or EMPTY_ANSWER
-                self._record(ChatMessage("assistant", answer))
-                session.append_ui("assistant", answer)
-                session.emit_estimate(self.messages)
-                await self._end("completed")
-                self._finish("completed", answer_length=len(answer))
+                await self._complete(result)
                 return
         except asyncio.CancelledError:
             current = asyncio.current_task()
@@ -209,102 +341,126 @@ class Turn:
             await self._end("error", "upstream", "internal error")
             self._end_error("upstream", "internal error")
 
+    async def _complete(self, result: _Round) -> None:
+        """The model answered without (runnable) tool calls: the turn is done.
+
+        ``length`` and ``content_filter`` end the turn too: the stop reason says why, and tool
+        calls of a cut-off round are answered as not run, so the context stays valid.
+        """
+        host = self.host
+        answer = result.text or EMPTY_ANSWER
+        self._record(
+            ChatMessage(
+                "assistant", answer, tool_calls=tuple(result.calls), provider_data=result.data
+            )
+        )
+        for call in result.calls:
+            self._record(ChatMessage("tool", CUT_OFF_TOOL_RESULT, tool_call_id=call.call_id))
+        host.append_transcript("assistant", answer)
+        stop: StopReason = "end_turn"
+        if result.finish == "length":
+            stop = "max_tokens"
+        elif result.finish == "content_filter":
+            stop = "refusal"
+        host.emit_estimate(self.draft)
+        await self._end("completed")
+        self._finish(
+            TurnCompleted(host.id, self.id, answer_length=len(answer), stop_reason=stop),
+            stop_reason=stop,
+        )
+
     def _show_prompt(self, *, announce: bool = True) -> None:
         """The prompt joins the transcript (it is already on disk, written by ``start``).
 
         ``announce`` adds the ``thinking...`` status; an interrupted turn that never reached
         the model shows its prompt without it.
         """
-        session = self.session
+        host = self.host
         if self._user_shown:
             return
         self._user_shown = True
         if announce:
-            session.set_status("thinking...", self.id)
-        session.append_ui("user", self.prompt, self.images or None)
-        session.emit_estimate()
-        self.messages.append(ChatMessage("user", self.prompt))
+            host.set_status("thinking...", self.id)
+        host.append_transcript("user", self.prompt, self.images)
+        host.emit_estimate()
+        parts: list[ContentPart] = [TextPart(self.prompt)]
+        parts.extend(
+            ImagePart(mime_type=i["mimeType"], data_url=i["dataUrl"], label=i["path"])
+            for i in self.images
+        )
+        self.draft.append(ChatMessage("user", tuple(parts)))
 
     def _inject_steers(self) -> None:
-        steers = self.session.take_steers()
+        steers = self.host.take_steers()
         if not steers:
             return
         for text in steers:
             self._record(ChatMessage("user", text))
-            self.session.append_ui("user", text)
-        self.session.set_status("steer applied; continuing...")
+            self.host.append_transcript("user", text)
+        self.host.set_status("steer applied; continuing...")
 
-    async def _model_round(self, round_index: int) -> tuple[str, list[ToolCall]]:
-        session = self.session
-        provider = session.runtime.providers[session.provider]
+    async def _model_round(self, round_index: int) -> _Round:
+        host = self.host
+        provider = host.model_provider()
+        if provider is None:
+            raise ProviderError("invalid_request", "the session's provider is not available")
+        self.phase = TurnPhase.MODEL
         request = ModelRequest(
-            model=session.model,
-            system_prompt=session.system_prompt,
-            messages=(*session.history, *self.messages),
-            tools=session.runtime.declared_tools(),
-            round_index=round_index,
-            turn_id=self.id,
+            model=host.model,
+            system_prompt=host.system_prompt,
+            messages=host.conversation.request_messages(self.draft),
+            tools=host.tools.declared(),
+            options=host.request_options,
+            trace=RequestTrace(session_id=host.id, turn_id=self.id, round_index=round_index),
         )
         self._round_text = []
         reasoning: list[str] = []
-        calls: list[ToolCall] = []
-        async for event in provider.stream(request):
-            if isinstance(event, TextDelta):
-                if not event.text:
-                    continue
-                if session.status_label != "drafting response...":
-                    session.set_status("drafting response...")
-                self._round_text.append(event.text)
-                self._answered = True
-                session.emit(
-                    "session.stream.chunk",
-                    {
-                        "turn_id": self.id,
-                        "chunk": {
-                            "thoughts": [],
-                            "answerText": event.text,
-                            "segments": [{"kind": "answer", "text": event.text}],
-                        },
-                    },
-                )
-            elif isinstance(event, ReasoningDelta):
-                reasoning.append(event.text)
-                so_far = "".join(reasoning).strip()
-                label = f"thinking: {thought_title(so_far)}"
-                if session.status_label != label:
-                    session.set_status(label)
-                session.emit(
-                    "session.stream.chunk",
-                    {
-                        "turn_id": self.id,
-                        "chunk": {
-                            "thoughts": [so_far],
-                            "answerText": "",
-                            "segments": [{"kind": "thought", "text": event.text}],
-                        },
-                    },
-                )
-            elif isinstance(event, ToolCallRequested):
-                calls.append(event.call)
-            elif isinstance(event, Usage):
-                session.emit(
-                    "session.usage",
-                    {
-                        "turn_id": self.id,
-                        "input_tokens": event.input_tokens,
-                        "cached_input_tokens": event.cached_input_tokens,
-                        "output_tokens": event.output_tokens,
-                        "reasoning_tokens": event.reasoning_tokens,
-                    },
-                )
-            elif isinstance(event, Done):
-                break
-        text = "".join(self._round_text).strip()
+        result = _Round()
+        async with contextlib.aclosing(provider.stream(request)) as stream:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    if not event.text:
+                        continue
+                    if host.status_label != "drafting response...":
+                        host.set_status("drafting response...")
+                    self._round_text.append(event.text)
+                    self._answered = True
+                    host.emit(TextStreamed(host.id, self.id, event.text))
+                elif isinstance(event, ReasoningDelta):
+                    reasoning.append(event.text)
+                    so_far = "".join(reasoning).strip()
+                    label = f"thinking: {thought_title(so_far)}"
+                    if host.status_label != label:
+                        host.set_status(label)
+                    host.emit(ReasoningStreamed(host.id, self.id, event.text, so_far))
+                elif isinstance(event, ToolCallRequested):
+                    result.calls.append(event.call)
+                elif isinstance(event, MessageData):
+                    result.data = event.data
+                elif isinstance(event, Usage):
+                    host.emit(UsageReported(host.id, self.id, event))
+                elif isinstance(event, Retrying):
+                    host.emit(
+                        RetryScheduled(
+                            host.id,
+                            self.id,
+                            event.attempt,
+                            event.max_attempts,
+                            event.delay_ms,
+                            event.reason,
+                        )
+                    )
+                elif isinstance(event, Done):
+                    # ``Done`` is last; a wire's trailing usage is still read (and counted)
+                    result.finish = event.finish_reason
+        if result.finish is None:
+            raise ProviderError("upstream", "the model's stream ended without a finish reason")
+        result.text = "".join(self._round_text).strip()
         self._round_text = []
-        return text, calls
+        return result
 
     async def _tool_round(self, round_index: int, calls: list[ToolCall]) -> None:
-        executed: list[dict[str, Any]] = []
+        executed: list[ExecutedTool] = []
         for position, call in enumerate(calls):
             try:
                 result = await self._run_tool(round_index, call)
@@ -334,52 +490,25 @@ class Turn:
                 raise
             executed.append(self._report_tool(round_index, call, result))
         self._emit_tool_results(round_index, executed)
-        self.session.emit_estimate(self.messages)
+        self.host.emit_estimate(self.draft)
 
     async def _run_tool(self, round_index: int, call: ToolCall) -> ToolResult:
-        session = self.session
-        session.emit(
-            "session.tool.call.started",
-            {
-                "turn_id": self.id,
-                "data": {
-                    "toolRound": round_index,
-                    "call": {
-                        "name": call.name,
-                        "input": dict(call.arguments),
-                        "providerToolName": call.name,
-                        "callId": call.call_id,
-                    },
-                },
-            },
-        )
-        refusal = await check_policy(session, self.id, call)
+        host = self.host
+        host.emit(ToolCallStarted(host.id, self.id, round_index, call))
+        refusal = await host.approve(self.id, call)
         if refusal is not None:
             return refusal
-        context = ToolContext(workspace_root=session.cwd, call_id=call.call_id)
-        return await session.runtime.tools.run(call.name, dict(call.arguments), context)
+        context = ToolContext(workspace_root=host.cwd, call_id=call.call_id)
+        return await host.tools.run(call.name, call.arguments, context)
 
-    def _report_tool(self, round_index: int, call: ToolCall, result: ToolResult) -> dict[str, Any]:
-        executed: dict[str, Any] = {
-            "name": call.name,
-            "ok": result.ok,
-            "input": dict(call.arguments),
-            "result": result.output,
-        }
-        if result.error is not None:
-            executed["error"] = result.error
+    def _report_tool(self, round_index: int, call: ToolCall, result: ToolResult) -> ExecutedTool:
+        executed = ExecutedTool(call, result)
         self._record(ChatMessage("tool", tool_message_text(result), tool_call_id=call.call_id))
-        self.session.emit(
-            "session.tool.call.completed",
-            {"turn_id": self.id, "data": {"toolRound": round_index, "executed": executed}},
-        )
+        self.host.emit(ToolCallCompleted(self.host.id, self.id, round_index, executed))
         return executed
 
-    def _emit_tool_results(self, round_index: int, executed: list[dict[str, Any]]) -> None:
-        self.session.emit(
-            "session.tool.results",
-            {"turn_id": self.id, "data": {"toolRound": round_index, "executed": executed}},
-        )
+    def _emit_tool_results(self, round_index: int, executed: list[ExecutedTool]) -> None:
+        self.host.emit(ToolResultsReported(self.host.id, self.id, round_index, tuple(executed)))
 
     # -- endings ---------------------------------------------------------------------------
 
@@ -389,43 +518,44 @@ class Turn:
         self._round_text = []
         if partial:
             self._record(ChatMessage("assistant", partial))
-            self.session.append_ui("assistant", partial)
-            self.session.emit_estimate(self.messages)
+            self.host.append_transcript("assistant", partial)
+            self.host.emit_estimate(self.draft)
 
     def _end_interrupted(self) -> None:
-        session = self.session
         self._show_prompt(announce=False)  # interrupted before the model: the prompt stays
         kept = self._answered
-        session.append_ui(
+        self.host.append_transcript(
             "system",
             "response interrupted by user. partial output kept."
             if kept
             else "response interrupted by user.",
         )
-        self._finish("interrupted", partial_output=kept)
+        self._finish(TurnInterrupted(self.host.id, self.id, partial_output=kept))
 
     def _end_error(self, kind: str, message: str, *, notice: bool = True) -> None:
         if notice:
-            self.session.append_ui("system", f"inference error: {message}")
-        self._finish("error", message=message, kind=kind)
+            self.host.append_transcript("system", f"inference error: {message}")
+        self._finish(TurnFailed(self.host.id, self.id, kind, message))
 
-    def _finish(self, status: str, **fields: Any) -> None:
-        if self._finished:
+    def _finish(
+        self,
+        event: TurnCompleted | TurnInterrupted | TurnFailed,
+        *,
+        stop_reason: StopReason | None = None,
+    ) -> None:
+        """Emit the one terminal event and hand the outcome to the host (exactly once)."""
+        if self.phase is TurnPhase.ENDED:
             return
-        self._finished = True
-        session = self.session
-        if status == "completed":
-            session.emit(
-                "session.completed", {"turn_id": self.id, "answer_length": fields["answer_length"]}
-            )
-        elif status == "interrupted":
-            session.emit(
-                "session.interrupted",
-                {"turn_id": self.id, "partial_output": fields["partial_output"]},
-            )
+        self.phase = TurnPhase.ENDED
+        status: TurnStatus
+        if isinstance(event, TurnCompleted):
+            status = "completed"
+        elif isinstance(event, TurnInterrupted):
+            status = "interrupted"
         else:
-            session.emit(
-                "session.error",
-                {"turn_id": self.id, "message": fields["message"], "kind": fields["kind"]},
-            )
-        session.finish_turn(self, TurnOutcome(status, commit=status != "error"))
+            status = "error"
+        self.host.emit(event)
+        outcome = TurnOutcome(status, commit=status != "error", stop_reason=stop_reason)
+        self.host.turn_finished(self, outcome)
+        if not self.outcome.done():
+            self.outcome.set_result(outcome)

@@ -90,30 +90,3 @@ class HistoryGetParams:
 @attrs.frozen
 class CancelParams:
     id: Any = None
-
-
-#: Every method and client notification agentd serves, with its params type. The JSON Schema in
-#: ``schema/`` is generated from this table (``python -m agentd.protocol.schema``).
-PARAMS: dict[str, type] = {
-    "rpc.handshake": HandshakeParams,
-    "initialize": InitializeParams,
-    "initialized": NoParams,
-    "shutdown": NoParams,
-    "exit": NoParams,
-    "$/cancelRequest": CancelParams,
-    "system.ping": NoParams,
-    "system.shutdown": ShutdownParams,
-    "state.get": NoParams,
-    "session.create": SessionCreateParams,
-    "session.get": SessionIdParams,
-    "session.send": SessionSendParams,
-    "session.steer": SessionSteerParams,
-    "session.interrupt": SessionInterruptParams,
-    "session.queue.list": SessionIdParams,
-    "session.queue.clear": SessionIdParams,
-    "session.queue.remove": QueueRemoveParams,
-    "history.clear_session": SessionIdParams,
-    "history.list": HistoryListParams,
-    "history.get": HistoryGetParams,
-    "tools.list": NoParams,
-}

@@ -117,9 +117,69 @@ class ToolsListResult(TypedDict):
     tools: list[dict[str, Any]]
 
 
+class HistorySummary(TypedDict):
+    """One saved record in ``history.list`` (and the head of ``history.get``)."""
+
+    id: str
+    title: str
+    provider: str
+    model: str
+    thinkingLevel: str
+    openRouterProvider: NotRequired[str]
+    createdAt: str
+    updatedAt: str
+    messageCount: int
+    rolloutPath: str
+
+
+class HistoryRecord(HistorySummary):
+    """``history.get``: the summary plus the record's messages."""
+
+    messages: list[dict[str, Any]]
+
+
 class HistoryListResult(TypedDict):
     total: int
     cursor: int
     limit: int
-    sessions: list[dict[str, Any]]
+    sessions: list[HistorySummary]
     next_cursor: int | None
+
+
+class AuthState(TypedDict):
+    enabledProviders: list[str]
+    hasOpenAiToken: bool
+    hasOpenRouterKey: bool
+    hasAntigravityToken: bool
+    antigravityProfile: str | None
+
+
+class OnboardingState(TypedDict):
+    completed: bool
+
+
+class ModelState(TypedDict):
+    selectedModel: str
+    selectedThinking: str | None
+    selectedOpenRouterProvider: str | None
+    selectedProvider: str
+
+
+class SessionsState(TypedDict):
+    count: int
+    ids: list[str]
+
+
+class SkillsState(TypedDict):
+    count: int
+    directories: list[str]
+
+
+class StateSnapshot(TypedDict):
+    """``state.get`` (and the ``snapshot`` of ``state.changed``), as the reference §3."""
+
+    auth: AuthState
+    onboarding: OnboardingState
+    model: ModelState
+    sessions: SessionsState
+    skills: SkillsState

@@ -71,8 +71,14 @@ class ToolCallStep:
 
 @attrs.frozen
 class ErrorStep:
+    """Fail the model request. With ``times``, only the first ``times`` attempts of the round
+    fail (then the step is skipped), so retries can be tested offline."""
+
     kind: ErrorKind
     message: str
+    times: int | None = None
+    retryable: bool | None = None
+    retry_after_ms: int | None = None
 
 
 @attrs.frozen
@@ -163,7 +169,7 @@ class _Parser:
     def check_round(self, steps: tuple[Step, ...], where: str) -> None:
         """Reject rounds whose later steps could never run or whose output would be ambiguous."""
         for i, step in enumerate(steps[:-1]):
-            if isinstance(step, ErrorStep | HangStep):
+            if isinstance(step, HangStep) or (isinstance(step, ErrorStep) and step.times is None):
                 raise self.fail(
                     f"{where}.steps[{i}]", "an error or hang step must be the last step"
                 )
@@ -236,12 +242,32 @@ class _Parser:
         )
 
     def error(self, value: object, at: str) -> ErrorStep:
-        obj = self.mapping(value, at, required={"kind", "message"}, allowed={"kind", "message"})
+        obj = self.mapping(
+            value,
+            at,
+            required={"kind", "message"},
+            allowed={"kind", "message", "times", "retryable", "retry_after_ms"},
+        )
         kind = obj["kind"]
         if kind not in ERROR_KINDS:
             raise self.fail(f"{at}.kind", f"must be one of {list(ERROR_KINDS)}, not {kind!r}")
         message = self.string(obj["message"], f"{at}.message", non_empty=True)
-        return ErrorStep(kind=cast(ErrorKind, kind), message=message)
+        times = obj.get("times")
+        if times is not None:
+            times = self.integer(times, f"{at}.times", minimum=1, maximum=MAX_REPEAT)
+        retryable = obj.get("retryable")
+        if retryable is not None and not isinstance(retryable, bool):
+            raise self.fail(f"{at}.retryable", "must be a boolean")
+        retry_after = obj.get("retry_after_ms")
+        if retry_after is not None:
+            retry_after = self.integer(retry_after, f"{at}.retry_after_ms", minimum=0)
+        return ErrorStep(
+            kind=cast(ErrorKind, kind),
+            message=message,
+            times=times,
+            retryable=retryable,
+            retry_after_ms=retry_after,
+        )
 
     def hang(self, data: dict[str, Any], where: str) -> HangStep:
         if data["hang"] is not True:

@@ -16,7 +16,7 @@ import copy
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -29,6 +29,7 @@ from agentd.providers.base import (
     ModelRequest,
     ProviderError,
     ProviderEvent,
+    ProviderStream,
     ReasoningDelta,
     TextDelta,
     ToolCall,
@@ -61,7 +62,7 @@ TOOL_RESULT_LIMIT = 200
 #: Turns whose script choice is remembered (oldest forgotten first).
 _PINNED_TURNS = 4096
 _PROMPT_RULE = re.compile(r"\bscript:([A-Za-z0-9_.-]+)")
-_TEMPLATE = re.compile(r"\{(prompt|last_tool_result|round)\}")
+_TEMPLATE = re.compile(r"\{(prompt|last_tool_result|round|images)\}")
 #: Undelayed pieces still hand the loop a turn this often, so an interrupt lands mid-stream.
 _YIELD_EVERY = 64
 _FINISHED_ROUND = Round(steps=(StreamStep(kind="text", source=FINISHED_TEXT, split="none"),))
@@ -83,6 +84,10 @@ class ScriptedProvider:
         self._script_dirs = tuple(Path(d) for d in script_dirs)
         self._cache: dict[str, tuple[_Stamp, Script]] = {}
         self._turn_scripts: collections.OrderedDict[str, str] = collections.OrderedDict()
+        #: Failed attempts of ``times`` error steps, by (turn, round, step position).
+        self._attempts: collections.OrderedDict[tuple[str, int, int], int] = (
+            collections.OrderedDict()
+        )
 
     def search_path(self) -> list[Traversable]:
         """Directories searched in order; the environment is read each time so it can change."""
@@ -126,23 +131,31 @@ class ScriptedProvider:
         The choice made at a turn's first request holds for the whole turn (keyed by
         ``turn_id``), so a steer without a ``script:`` token does not change the script.
         """
-        pinned = self._turn_scripts.get(request.turn_id) if request.turn_id else None
+        turn_id = request.trace.turn_id
+        pinned = self._turn_scripts.get(turn_id) if turn_id else None
         if pinned is not None:
             return pinned
         match = _PROMPT_RULE.search(_last_text(request.messages, "user"))
         # "use script:echo." ends a sentence: the full stop is not part of the name
         name = match.group(1).rstrip(".") if match else request.model or DEFAULT_SCRIPT
-        if request.turn_id:
-            self._turn_scripts[request.turn_id] = name
+        if turn_id:
+            self._turn_scripts[turn_id] = name
             while len(self._turn_scripts) > _PINNED_TURNS:
                 self._turn_scripts.popitem(last=False)
         return name
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ProviderEvent]:
-        """Play the round for ``request.round_index``; errors surface as ``ProviderError``."""
+    async def aclose(self) -> None:
+        """Nothing to release: scripts are files read on demand."""
+
+    async def stream(self, request: ModelRequest) -> ProviderStream:
+        """Play the round for ``request.trace.round_index``; errors surface as ``ProviderError``."""
         round_ = self._round_for(request)
         play = _Playback(request)
-        for step in round_.steps:
+        for position, step in enumerate(round_.steps):
+            if isinstance(step, ErrorStep) and step.times is not None:
+                if self._failed_enough(request, position, step.times):
+                    continue
+                raise _error(step)
             if isinstance(step, StreamStep):
                 for index, piece in enumerate(play.pieces(step)):
                     await _pause(step.delay_ms, index)
@@ -154,18 +167,29 @@ class ScriptedProvider:
         yield play.usage()
         yield Done("tool_calls" if play.tool_calls else "stop")
 
+    def _failed_enough(self, request: ModelRequest, position: int, times: int) -> bool:
+        """Count this attempt of a ``times`` error step; true once it has failed ``times``."""
+        trace = request.trace
+        key = (trace.turn_id, trace.round_index, position)
+        failed = self._attempts.get(key, 0)
+        if failed >= times:
+            return True
+        self._attempts[key] = failed + 1
+        while len(self._attempts) > _PINNED_TURNS:
+            self._attempts.popitem(last=False)
+        return False
+
     def _round_for(self, request: ModelRequest) -> Round:
-        if request.round_index < 1:
-            raise ProviderError(
-                "invalid_request", f"round_index must be >= 1, not {request.round_index}"
-            )
+        index = request.trace.round_index
+        if index < 1:
+            raise ProviderError("invalid_request", f"round_index must be >= 1, not {index}")
         try:
             script = self.load_script(self.select_script_name(request))
         except ScriptError as exc:
             raise ProviderError("invalid_request", f"bad script: {exc}") from exc
-        if request.round_index > len(script.rounds):
+        if index > len(script.rounds):
             return _FINISHED_ROUND
-        return script.rounds[request.round_index - 1]
+        return script.rounds[index - 1]
 
     def _load(self, source: Traversable, name: str) -> Script:
         """Parse ``source`` unless the cached parse is still current (same mtime and size)."""
@@ -189,6 +213,8 @@ class _Playback:
 
     request: ModelRequest
     prompt: str = attrs.field(init=False)
+    #: Images attached to the last user message (the ``{images}`` template).
+    images: int = attrs.field(init=False)
     last_tool_result: str = attrs.field(init=False)
     text_chars: int = 0
     reasoning_chars: int = 0
@@ -198,6 +224,7 @@ class _Playback:
 
     def __attrs_post_init__(self) -> None:
         self.prompt = _last_text(self.request.messages, "user")
+        self.images = _last_images(self.request.messages)
         result = _last_text(self.request.messages, "tool")
         if len(result) > TOOL_RESULT_LIMIT:
             result = result[:TOOL_RESULT_LIMIT] + "…"
@@ -208,7 +235,8 @@ class _Playback:
         values = {
             "prompt": self.prompt,
             "last_tool_result": self.last_tool_result,
-            "round": str(self.request.round_index),
+            "round": str(self.request.trace.round_index),
+            "images": str(self.images),
         }
         return _TEMPLATE.sub(lambda m: values[m.group(1)], text)
 
@@ -228,9 +256,10 @@ class _Playback:
 
     def tool_call(self, step: ToolCallStep) -> ToolCall:
         self.tool_calls += 1
-        call_id = step.call_id or f"call_{self.request.round_index}_{self.tool_calls}"
+        call_id = step.call_id or f"call_{self.request.trace.round_index}_{self.tool_calls}"
         arguments = copy.deepcopy(dict(step.arguments))  # the cached script stays pristine
         self.tool_chars += len(step.name) + len(json.dumps(arguments))
+        # a script gives parsed arguments: there is no raw text the model "wrote"
         return ToolCall(call_id=call_id, name=step.name, arguments=arguments)
 
     def usage(self) -> Usage:
@@ -263,9 +292,16 @@ async def _perform(step: Step, play: _Playback) -> None:
         await asyncio.sleep(step.timeout_ms / 1000)
         raise ProviderError("timeout", f"scripted hang gave up after {step.timeout_ms} ms")
     elif isinstance(step, ErrorStep):
-        raise ProviderError(step.kind, step.message)
+        raise _error(step)
     elif isinstance(step, UsageStep):
         play.explicit_usage = step.usage
+
+
+def _error(step: ErrorStep) -> ProviderError:
+    """A plain error step ends the turn at once; a ``times`` step is retryable by default."""
+    retryable = step.retryable if step.retryable is not None else step.times is not None
+    delay = None if step.retry_after_ms is None else step.retry_after_ms / 1000
+    return ProviderError(step.kind, step.message, retryable=retryable, retry_after=delay)
 
 
 def _last_text(messages: Sequence[ChatMessage], role: str) -> str:
@@ -273,6 +309,13 @@ def _last_text(messages: Sequence[ChatMessage], role: str) -> str:
         if message.role == role:
             return message.text
     return ""
+
+
+def _last_images(messages: Sequence[ChatMessage]) -> int:
+    for message in reversed(messages):
+        if message.role == "user":
+            return len(message.images)
+    return 0
 
 
 def _request_chars(request: ModelRequest) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
-from agentd.rpc.outbox import Outbox
+from agentd.rpc.outbox import EventCodec, Outbox
 from agentd.rpc.sink import ByteSink
 from agentd.wire import AutoDecoder, FramingError, Message, encode_lsp, encode_ndjson
 
@@ -77,11 +77,12 @@ class Connection:
         framing: str = "auto",
         max_message_size: int = 64 * 1024 * 1024,
         max_inflight: int = 1024,
+        event_codec: EventCodec | None = None,
     ) -> None:
         self._reader = reader
         self._decoder = AutoDecoder(max_message_size=max_message_size, forced=framing)  # type: ignore[arg-type]
         initial = encode_ndjson if framing == "ndjson" else encode_lsp
-        self.outbox = Outbox(sink, initial)
+        self.outbox = Outbox(sink, initial, codec=event_codec)
         self.methods: dict[str, Handler] = {}
         self.notification_methods: dict[str, Handler] = {}
         self._inflight: dict[tuple[str, Any], asyncio.Task[None]] = {}

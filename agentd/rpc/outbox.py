@@ -3,10 +3,12 @@
 Goals: a write never stalls the event loop; a client that stops reading cannot make agentd's memory
 grow without bound; no message is dropped. When stdout is writable, a message is encoded and handed
 to the transport at once (the fast path). When the transport is backed up, messages wait here in
-order, and a ``session.stream.chunk`` event is merged into a queued chunk event of the same turn
-right before it, so streaming turns add no entries while the client is slow. Everything else is
-kept. While the backlog is over the hard limit, the connection stops reading stdin, which pushes
-the back-pressure to the client instead of buffering its requests.
+order, and an event that the codec says may merge (a stream chunk of the same turn, for the
+session API) is merged into the queued event right before it, so streaming turns add no entries
+while the client is slow. The outbox knows no payload shapes: the ``EventCodec`` given by the
+front door decides what merges, what a queued event weighs and how to encode one fast. Nothing
+is dropped. While the backlog is over the hard limit, the connection stops reading stdin, which
+pushes the back-pressure to the client instead of buffering its requests.
 
 Event ``seq`` numbers are given when an event is encoded, so merged events leave no gaps.
 """
@@ -17,104 +19,75 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol
 
 from agentd.rpc.sink import HIGH_WATER, ByteSink
 from agentd.wire import dumps
 
 log = logging.getLogger("agentd.rpc")
 
-CHUNK_EVENT = "session.stream.chunk"
 BATCH_BYTES = 256 * 1024
 
 
-_CHUNK_HEAD = (
-    b'{"jsonrpc":"2.0","method":"event","params":{"type":"session.stream.chunk","timestamp":'
-)
+class EventMerger(Protocol):
+    """Consecutive mergeable events, combined; ``size`` is their share of the byte budget."""
+
+    size: int
+
+    def add(self, payload: dict[str, Any]) -> None: ...
+
+    def payload(self) -> dict[str, Any]: ...
 
 
-class ChunkEncoder:
-    """Builds the body of a plain answer-text chunk event without the generic encoder.
+class EventCodec(Protocol):
+    """What the outbox asks of whoever owns the event payloads (the API's projection)."""
 
-    Chunk events are most of what agentd writes and their shape is fixed: the text is encoded
-    once and spliced into both places it appears, and the encoded timestamp and session/turn ids
-    are reused while they repeat (they do, for a whole streaming turn). Any other shape gives
-    ``None`` and the caller uses the generic encoder; both decode to the same JSON.
-    """
+    def merge_key(self, type_: str, payload: dict[str, Any]) -> Hashable | None:
+        """Events with equal non-``None`` keys may merge while queued; ``None``: never."""
+        ...
 
-    def __init__(self) -> None:
-        self._timestamp = ("", b"")
-        self._ids: tuple[object, object, bytes] = (None, None, b"")
+    def merger(self, payload: dict[str, Any]) -> EventMerger: ...
 
-    def body(self, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
-        chunk = payload.get("chunk")
-        if len(payload) != 3 or not isinstance(chunk, dict) or len(chunk) != 3:
-            return None
-        if chunk["thoughts"]:
-            return None
-        segments = chunk["segments"]
-        text = chunk["answerText"]
-        if len(segments) != 1 or segments[0] != {"kind": "answer", "text": text}:
-            return None
-        if self._timestamp[0] != timestamp:
-            self._timestamp = (timestamp, dumps(timestamp))
-        session_id, turn_id = payload["session_id"], payload["turn_id"]
-        if self._ids[0] != session_id or self._ids[1] != turn_id:
-            ids = b"".join(
-                (
-                    b',"payload":{"session_id":',
-                    dumps(session_id),
-                    b',"turn_id":',
-                    dumps(turn_id),
-                    b',"chunk":{"thoughts":[],"answerText":',
-                )
-            )
-            self._ids = (session_id, turn_id, ids)
-        encoded = dumps(text)
-        return b"".join(
-            (
-                _CHUNK_HEAD,
-                self._timestamp[1],
-                self._ids[2],
-                encoded,
-                b',"segments":[{"kind":"answer","text":',
-                encoded,
-                b'}]}},"seq":',
-                str(seq).encode(),
-                b"}}",
-            )
-        )
+    def size(self, type_: str, payload: dict[str, Any]) -> int: ...
+
+    def body(self, type_: str, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
+        """A fast-path encoding of the whole message, or ``None`` for the generic encoder."""
+        ...
+
+
+class PlainEvents:
+    """The codec for payloads nobody describes: nothing merges, everything is kept."""
+
+    @staticmethod
+    def merge_key(type_: str, payload: dict[str, Any]) -> Hashable | None:
+        return None
+
+    @staticmethod
+    def merger(payload: dict[str, Any]) -> EventMerger:  # pragma: no cover - never merges
+        raise NotImplementedError
+
+    @staticmethod
+    def size(type_: str, payload: dict[str, Any]) -> int:
+        return 512
+
+    @staticmethod
+    def body(type_: str, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
+        return None
 
 
 class _QueuedEvent:
-    __slots__ = ("payload", "size", "timestamp", "type")
+    __slots__ = ("key", "merger", "payload", "size", "timestamp", "type")
 
-    def __init__(self, type_: str, timestamp: str, payload: dict[str, Any], size: int) -> None:
+    def __init__(
+        self, type_: str, timestamp: str, payload: dict[str, Any], size: int, key: Hashable | None
+    ) -> None:
         self.type = type_
         self.timestamp = timestamp
         self.payload = payload
         self.size = size
-
-
-def _chunk_size(payload: dict[str, Any]) -> int:
-    chunk = payload.get("chunk") or {}
-    return 160 + 2 * len(chunk.get("answerText", "")) + 2 * sum(map(len, chunk.get("thoughts", ())))
-
-
-def merge_chunks(into: dict[str, Any], more: dict[str, Any]) -> None:
-    """Append chunk payload ``more`` to ``into`` (same session and turn): nothing is lost."""
-    a, b = into["chunk"], more["chunk"]
-    a["answerText"] = a.get("answerText", "") + b.get("answerText", "")
-    # ``thoughts`` holds the reasoning so far (as the reference), so the later one wins
-    a["thoughts"] = b.get("thoughts") or a.get("thoughts", [])
-    segments: list[dict[str, str]] = list(a.get("segments", ()))
-    for seg in b.get("segments", ()):
-        if segments and segments[-1]["kind"] == seg["kind"]:
-            segments[-1] = {"kind": seg["kind"], "text": segments[-1]["text"] + seg["text"]}
-        else:
-            segments.append(dict(seg))
-    a["segments"] = segments
+        self.key = key
+        self.merger: EventMerger | None = None
 
 
 class Outbox:
@@ -126,8 +99,10 @@ class Outbox:
         frame: Callable[[bytes], bytes],
         *,
         hard_limit: int = 32 * 1024 * 1024,
+        codec: EventCodec | None = None,
     ) -> None:
         self._sink = sink
+        self.codec: EventCodec = codec or PlainEvents()
         self.frame = frame
         self._queue: collections.deque[bytes | _QueuedEvent] = collections.deque()
         self._queued_bytes = 0
@@ -140,7 +115,6 @@ class Outbox:
         self._idle.set()
         #: Frames written in this loop iteration; flushed together (one syscall, not one each).
         self._batch: list[bytes] = []
-        self._chunks = ChunkEncoder()
 
     # -- producers -------------------------------------------------------------------------
 
@@ -157,22 +131,21 @@ class Outbox:
         if not self._queue and not self._backed_up():
             self._write_soon(self._encode_event(type_, timestamp, payload))
             return
-        if type_ == CHUNK_EVENT and self._queue:
+        codec = self.codec
+        key = codec.merge_key(type_, payload)
+        if key is not None and self._queue:
             last = self._queue[-1]
-            if (
-                isinstance(last, _QueuedEvent)
-                and last.type == CHUNK_EVENT
-                and last.payload.get("session_id") == payload.get("session_id")
-                and last.payload.get("turn_id") == payload.get("turn_id")
-            ):
-                before = last.size
-                merge_chunks(last.payload, payload)
-                last.size = _chunk_size(last.payload)
-                self._queued_bytes += last.size - before
+            if isinstance(last, _QueuedEvent) and last.type == type_ and last.key == key:
+                if last.merger is None:
+                    last.merger = codec.merger(last.payload)
+                before = last.merger.size
+                last.merger.add(payload)
+                last.size += last.merger.size - before
+                self._queued_bytes += last.merger.size - before
                 self._update_relief()
                 return
-        size = _chunk_size(payload) if type_ == CHUNK_EVENT else 512
-        self._push(_QueuedEvent(type_, timestamp, payload, size), size)
+        size = codec.size(type_, payload)
+        self._push(_QueuedEvent(type_, timestamp, payload, size, key), size)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -216,10 +189,9 @@ class Outbox:
 
     def _encode_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> bytes:
         self._seq += 1
-        if type_ == CHUNK_EVENT:
-            body = self._chunks.body(timestamp, payload, self._seq)
-            if body is not None:
-                return self.frame(body)
+        body = self.codec.body(type_, timestamp, payload, self._seq)
+        if body is not None:
+            return self.frame(body)
         return self.frame(
             dumps(
                 {
@@ -264,7 +236,8 @@ class Outbox:
                     item = self._queue.popleft()
                     if isinstance(item, _QueuedEvent):
                         self._queued_bytes -= item.size
-                        data = self._encode_event(item.type, item.timestamp, item.payload)
+                        payload = item.payload if item.merger is None else item.merger.payload()
+                        data = self._encode_event(item.type, item.timestamp, payload)
                     else:
                         self._queued_bytes -= len(item)
                         data = item

@@ -107,16 +107,30 @@ class SessionMeta:
         )
 
 
+def _opt_mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise RecordFormatError(f"{key!r} must be an object")
+
+
 @attrs.frozen
 class ToolCall:
-    """A tool call the model asked for; ``arguments`` is the JSON text exactly as produced."""
+    """A tool call the model asked for; ``arguments`` is the JSON text exactly as produced.
+
+    ``provider_data`` is a provider's opaque state for this call (a Gemini thought signature),
+    stored as given and handed back on resume.
+    """
 
     id: str
     name: str
     arguments: str
+    provider_data: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+        out = {"id": self.id, "name": self.name, "arguments": self.arguments}
+        _put(out, "provider_data", self.provider_data)
+        return out
 
     @classmethod
     def from_dict(cls, data: object) -> ToolCall:
@@ -125,7 +139,12 @@ class ToolCall:
         arguments = data.get("arguments", "")
         if not isinstance(arguments, str):  # tolerate a decoded object written by another tool
             arguments = json.dumps(arguments, ensure_ascii=False)
-        return cls(id=_str(data, "id"), name=_str(data, "name"), arguments=arguments)
+        return cls(
+            id=_str(data, "id"),
+            name=_str(data, "name"),
+            arguments=arguments,
+            provider_data=_opt_mapping(data, "provider_data"),
+        )
 
 
 def _image_tuple(images: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
@@ -153,6 +172,8 @@ class Message:
     tool_call_id: str | None = None
     turn_id: str | None = None
     index: int = -1
+    #: A provider's opaque state for this message (OpenAI reasoning items), stored as given.
+    provider_data: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -167,6 +188,7 @@ class Message:
             out["tool_calls"] = [call.to_dict() for call in self.tool_calls]
         _put(out, "tool_call_id", self.tool_call_id)
         _put(out, "turn_id", self.turn_id)
+        _put(out, "provider_data", self.provider_data)
         return out
 
     @classmethod
@@ -190,6 +212,7 @@ class Message:
             tool_call_id=_opt_str(data, "tool_call_id"),
             turn_id=_opt_str(data, "turn_id"),
             index=_int(data, "index", -1),
+            provider_data=_opt_mapping(data, "provider_data"),
         )
 
 

@@ -8,15 +8,18 @@ from typing import Any
 
 import pytest
 
+from agentd.api.errors import to_rpc_error
+from agentd.api.projection import Projector, session_state
+from agentd.core.errors import CoreError
 from agentd.core.events import EventBus
 from agentd.core.images import ImageError, load_image, normalise_images, with_placeholders
 from agentd.core.manager import SessionManager
 from agentd.core.recorder import UNFINISHED_TOOL_RESULT, answer_every_tool_call, title_for
 from agentd.core.runtime import Runtime
+from agentd.core.toolset import ToolSet
 from agentd.core.turn import thought_title
-from agentd.protocol.errors import RpcError
 from agentd.providers.base import ChatMessage, ToolCall
-from agentd.providers.scripted import ScriptedProvider
+from agentd.providers.registry import ProviderConfig, ProviderRegistry
 from agentd.tools.registry import default_registry
 
 FIXTURE_SCRIPTS = Path(__file__).resolve().parents[2] / "fixtures" / "scripts"
@@ -26,13 +29,18 @@ Event = tuple[str, dict[str, Any]]
 def make_manager(tmp_path: Path) -> tuple[SessionManager, list[Event]]:
     events: list[Event] = []
     bus = EventBus()
-    bus.subscribe(lambda type_, _ts, payload: events.append((type_, payload)))
+    projector = Projector(lambda type_, _ts, payload: events.append((type_, payload)), dict)
+    bus.subscribe(projector)
+    scripted = ProviderConfig(
+        "scripted",
+        "agentd.providers.scripted:ScriptedProvider",
+        {"script_dirs": [FIXTURE_SCRIPTS]},
+        "echo",
+    )
     runtime = Runtime(
         bus=bus,
-        providers={"scripted": ScriptedProvider([FIXTURE_SCRIPTS])},
-        tools=default_registry(),
-        default_provider="scripted",
-        default_models={"scripted": "echo"},
+        providers=ProviderRegistry({"scripted": scripted}),
+        tools=ToolSet(default_registry()),
         default_cwd=tmp_path,
     )
     return SessionManager(runtime), events
@@ -48,21 +56,21 @@ async def test_a_turn_commits_its_messages(tmp_path: Path) -> None:
         ("user", "hello"),
         ("assistant", "You said: hello"),
     ]
-    assert session.snapshot()["activeTurnId"] is None
+    assert session_state(session)["activeTurnId"] is None
     ends = [p for t, p in events if t == "session.completed"]
-    assert [p["turn_id"] for p in ends] == [result["turn_id"]]
+    assert [p["turn_id"] for p in ends] == [result.turn_id]
 
 
 async def test_busy_session_refuses_or_queues(tmp_path: Path) -> None:
     manager, _ = make_manager(tmp_path)
     session = manager.create(model="short_slow")
     session.send("one", None, enqueue=False)
-    with pytest.raises(RpcError) as busy:
+    with pytest.raises(CoreError) as busy:
         session.send("two", None, enqueue=False)
-    assert busy.value.data["reason"] == "session_busy"
+    assert busy.value.reason == "session_busy"
     queued = session.send("two", None, enqueue=True)
-    assert queued["queued"] is True and [q["text"] for q in session.queue_list()] == ["two"]
-    assert session.queue_remove(queued["turn_id"]) is True
+    assert queued.queued is True and [q.text for q in session.queue] == ["two"]
+    assert session.queue_remove(queued.turn_id) is True
     assert session.interrupt() is True and session.interrupt() is False
     await asyncio.wait_for(session.wait_idle(10), 15)
     assert not session.pending and session.status_label == "ready"
@@ -70,19 +78,20 @@ async def test_busy_session_refuses_or_queues(tmp_path: Path) -> None:
 
 async def test_empty_prompt_is_invalid_state(tmp_path: Path) -> None:
     manager, _ = make_manager(tmp_path)
-    with pytest.raises(RpcError) as error:
+    with pytest.raises(CoreError) as error:
         manager.create().send("   ", [], enqueue=False)
-    assert error.value.data["reason"] == "invalid_state"
+    assert error.value.reason == "invalid_state"
 
 
 async def test_unknown_session_and_bad_cwd(tmp_path: Path) -> None:
     manager, _ = make_manager(tmp_path)
-    with pytest.raises(RpcError) as missing:
+    with pytest.raises(CoreError) as missing:
         manager.get("nope")
-    assert missing.value.code == -32001
-    with pytest.raises(RpcError) as cwd:
+    assert to_rpc_error(missing.value, "session.get").code == -32001  # type: ignore[union-attr]
+    with pytest.raises(CoreError) as cwd:
         manager.create(cwd=str(tmp_path / "missing"))
-    assert cwd.value.data == {"reason": "invalid_params", "field": "cwd"}
+    mapped = to_rpc_error(cwd.value, "session.create")
+    assert mapped is not None and mapped.data == {"reason": "invalid_params", "field": "cwd"}
 
 
 async def test_clear_interrupts_and_forgets(tmp_path: Path) -> None:
@@ -91,7 +100,7 @@ async def test_clear_interrupts_and_forgets(tmp_path: Path) -> None:
     session.send("wait", None, enqueue=False)
     await asyncio.sleep(0.05)
     await asyncio.wait_for(session.clear(), 15)
-    assert session.history == [] and session.messages == [] and not session.pending
+    assert session.history == [] and session.transcript == [] and not session.pending
     assert [t for t, _ in events].count("session.interrupted") == 1
 
 

@@ -9,11 +9,11 @@ import random
 from pathlib import Path
 from typing import Any
 
+from agentd.api.methods import METHODS
 from agentd.client import AgentdClient
-from agentd.protocol.methods import PARAMS
 
 SAFE_METHODS = sorted(
-    set(PARAMS) - {"shutdown", "system.shutdown", "exit", "initialize", "$/cancelRequest"}
+    {spec.name for spec in METHODS} - {"shutdown", "system.shutdown", "exit", "initialize"}
 )
 KEYS = [
     "session_id",

@@ -23,6 +23,7 @@ from agentd.providers.base import (
     ProviderError,
     ProviderEvent,
     ReasoningDelta,
+    RequestTrace,
     TextDelta,
     ToolCall,
     ToolCallRequested,
@@ -71,18 +72,25 @@ def make_request(
     extra: Sequence[ChatMessage] = (),
     system_prompt: str = "",
 ) -> ModelRequest:
-    messages = (ChatMessage(role="user", text=prompt), *extra)
+    messages = (ChatMessage(role="user", content=prompt), *extra)
     return ModelRequest(
-        model=model, system_prompt=system_prompt, messages=messages, round_index=round_index
+        model=model,
+        system_prompt=system_prompt,
+        messages=messages,
+        trace=RequestTrace(round_index=round_index),
     )
+
+
+def with_turn(request: ModelRequest, turn_id: str) -> ModelRequest:
+    return attrs.evolve(request, trace=attrs.evolve(request.trace, turn_id=turn_id))
 
 
 def tool_round(result: str, call_id: str = "call_1_1") -> tuple[ChatMessage, ...]:
     """The messages a turn loop appends after one tool round."""
     call = ToolCall(call_id=call_id, name="bash", arguments={"command": "x"})
     return (
-        ChatMessage(role="assistant", text="", tool_calls=(call,)),
-        ChatMessage(role="tool", text=result, tool_call_id=call_id),
+        ChatMessage(role="assistant", content="", tool_calls=(call,)),
+        ChatMessage(role="tool", content=result, tool_call_id=call_id),
     )
 
 
@@ -249,7 +257,7 @@ async def test_templates_fill_prompt_tool_result_and_round(tmp_path: Path) -> No
             {"steps": [{"text": "p={prompt} r={last_tool_result} n={round} {other}"}]},
         ],
     )
-    extra = (*tool_round("RESULT"), ChatMessage(role="user", text="the steer {round}"))
+    extra = (*tool_round("RESULT"), ChatMessage(role="user", content="the steer {round}"))
     events = await collect(
         ScriptedProvider([tmp_path]), make_request("first", model="tpl", round_index=2, extra=extra)
     )
@@ -303,7 +311,7 @@ async def test_steer_builtin_shows_the_steer_in_round_two() -> None:
     first = await collect(provider, make_request(model="steer"))
     call = next(e.call for e in first if isinstance(e, ToolCallRequested))
     assert (call.name, call.arguments) == ("bash", {"command": "sleep 1"})
-    extra = (*tool_round("ok"), ChatMessage(role="user", text="also mention cats"))
+    extra = (*tool_round("ok"), ChatMessage(role="user", content="also mention cats"))
     second = await collect(provider, make_request(model="steer", round_index=2, extra=extra))
     assert "also mention cats" in text_of(second)
 
@@ -349,24 +357,24 @@ def test_selection_precedence(prompt: str, model: str, expected: str) -> None:
 
 
 def test_only_the_last_user_message_selects() -> None:
-    extra = (ChatMessage(role="assistant", text="ok"), ChatMessage(role="user", text="plain"))
+    extra = (ChatMessage(role="assistant", content="ok"), ChatMessage(role="user", content="plain"))
     request = make_request("script:bash", model="reasoning", extra=extra)
     assert ScriptedProvider().select_script_name(request) == "reasoning"
 
 
 def test_the_first_request_of_a_turn_pins_its_script() -> None:
     provider = ScriptedProvider()
-    first = attrs.evolve(make_request("script:steer go", model="echo"), turn_id="t1")
+    first = with_turn(make_request("script:steer go", model="echo"), "t1")
     assert provider.select_script_name(first) == "steer"
-    extra = (*tool_round("r"), ChatMessage(role="user", text="also mention cats"))
-    second = attrs.evolve(make_request("script:steer go", model="echo", extra=extra), turn_id="t1")
+    extra = (*tool_round("r"), ChatMessage(role="user", content="also mention cats"))
+    second = with_turn(make_request("script:steer go", model="echo", extra=extra), "t1")
     assert provider.select_script_name(second) == "steer"
-    other_turn = attrs.evolve(make_request("plain", model="echo"), turn_id="t2")
+    other_turn = with_turn(make_request("plain", model="echo"), "t2")
     assert provider.select_script_name(other_turn) == "echo"
 
 
 async def test_a_steer_can_switch_script() -> None:
-    extra = (*tool_round("r"), ChatMessage(role="user", text="now script:reasoning"))
+    extra = (*tool_round("r"), ChatMessage(role="user", content="now script:reasoning"))
     events = await collect(ScriptedProvider(), make_request(model="echo", extra=extra))
     assert any(isinstance(e, ReasoningDelta) for e in events)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentd.rpc.outbox import ChunkEncoder, merge_chunks
+from agentd.api.chunks import ChunkEncoder, merge_chunks
 from agentd.wire import dumps
 
 
