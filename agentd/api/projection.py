@@ -32,7 +32,24 @@ from agentd.core.events import (
     TurnInterrupted,
     UsageReported,
 )
-from agentd.protocol.results import QueueItemJson, SessionState
+from agentd.protocol.events import (
+    ChunkPayload,
+    CompletedPayload,
+    ContextEstimatePayload,
+    ErrorPayload,
+    ExecutedToolJson,
+    InterruptedPayload,
+    MessageAppendedPayload,
+    QueueChangedPayload,
+    RetryPayload,
+    StateChangedPayload,
+    StatusPayload,
+    ToolCallCompletedPayload,
+    ToolCallStartedPayload,
+    ToolResultsPayload,
+    UsagePayload,
+)
+from agentd.protocol.results import QueueItemJson, SessionState, TranscriptMessage
 
 if TYPE_CHECKING:
     from agentd.core.session import Session
@@ -51,8 +68,8 @@ def queue_item(item: PendingPrompt) -> QueueItemJson:
     }
 
 
-def transcript_entry(entry: TranscriptEntry) -> dict[str, Any]:
-    message: dict[str, Any] = {"id": entry.id, "kind": entry.kind, "text": entry.text}
+def transcript_entry(entry: TranscriptEntry) -> TranscriptMessage:
+    message: TranscriptMessage = {"id": entry.id, "kind": entry.kind, "text": entry.text}
     if entry.images:
         message["images"] = [dict(image) for image in entry.images]
     return message
@@ -99,9 +116,9 @@ def session_state(session: Session) -> SessionState:
     }
 
 
-def _executed(item: ExecutedTool) -> dict[str, Any]:
+def _executed(item: ExecutedTool) -> ExecutedToolJson:
     call, result = item.call, item.result
-    executed: dict[str, Any] = {
+    executed: ExecutedToolJson = {
         "name": call.name,
         "ok": result.ok,
         "input": dict(call.arguments),
@@ -121,7 +138,7 @@ class Projector:
     def __init__(self, send: EventSender, state: Callable[[], Any]) -> None:
         self._send = send
         self._state = state
-        self._table: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
+        self._table: dict[type, Callable[[Any], tuple[str, Any]]] = {
             StatusChanged: self._status,
             TranscriptAppended: self._appended,
             TextStreamed: self._text,
@@ -150,7 +167,7 @@ class Projector:
     # -- one function per event --------------------------------------------------------------
 
     @staticmethod
-    def _text(event: TextStreamed) -> tuple[str, dict[str, Any]]:
+    def _text(event: TextStreamed) -> tuple[str, ChunkPayload]:
         text = event.text
         return "session.stream.chunk", {
             "session_id": event.session_id,
@@ -163,7 +180,7 @@ class Projector:
         }
 
     @staticmethod
-    def _reasoning(event: ReasoningStreamed) -> tuple[str, dict[str, Any]]:
+    def _reasoning(event: ReasoningStreamed) -> tuple[str, ChunkPayload]:
         return "session.stream.chunk", {
             "session_id": event.session_id,
             "turn_id": event.turn_id,
@@ -175,8 +192,8 @@ class Projector:
         }
 
     @staticmethod
-    def _status(event: StatusChanged) -> tuple[str, dict[str, Any]]:
-        payload: dict[str, Any] = {
+    def _status(event: StatusChanged) -> tuple[str, StatusPayload]:
+        payload: StatusPayload = {
             "session_id": event.session_id,
             "pending": event.pending,
             "status_label": event.label,
@@ -186,14 +203,14 @@ class Projector:
         return "session.status", payload
 
     @staticmethod
-    def _appended(event: TranscriptAppended) -> tuple[str, dict[str, Any]]:
+    def _appended(event: TranscriptAppended) -> tuple[str, MessageAppendedPayload]:
         return "session.message.appended", {
             "session_id": event.session_id,
             "message": transcript_entry(event.entry),
         }
 
     @staticmethod
-    def _tool_started(event: ToolCallStarted) -> tuple[str, dict[str, Any]]:
+    def _tool_started(event: ToolCallStarted) -> tuple[str, ToolCallStartedPayload]:
         call = event.call
         return "session.tool.call.started", {
             "session_id": event.session_id,
@@ -210,7 +227,7 @@ class Projector:
         }
 
     @staticmethod
-    def _tool_completed(event: ToolCallCompleted) -> tuple[str, dict[str, Any]]:
+    def _tool_completed(event: ToolCallCompleted) -> tuple[str, ToolCallCompletedPayload]:
         executed = _executed(event.executed)
         return "session.tool.call.completed", {
             "session_id": event.session_id,
@@ -219,7 +236,7 @@ class Projector:
         }
 
     @staticmethod
-    def _tool_results(event: ToolResultsReported) -> tuple[str, dict[str, Any]]:
+    def _tool_results(event: ToolResultsReported) -> tuple[str, ToolResultsPayload]:
         executed = [_executed(item) for item in event.executed]
         return "session.tool.results", {
             "session_id": event.session_id,
@@ -228,7 +245,7 @@ class Projector:
         }
 
     @staticmethod
-    def _usage(event: UsageReported) -> tuple[str, dict[str, Any]]:
+    def _usage(event: UsageReported) -> tuple[str, UsagePayload]:
         usage = event.usage
         return "session.usage", {
             "session_id": event.session_id,
@@ -240,7 +257,7 @@ class Projector:
         }
 
     @staticmethod
-    def _estimate(event: ContextEstimated) -> tuple[str, dict[str, Any]]:
+    def _estimate(event: ContextEstimated) -> tuple[str, ContextEstimatePayload]:
         return "session.context.estimate", {
             "session_id": event.session_id,
             "provider": event.provider,
@@ -250,7 +267,7 @@ class Projector:
         }
 
     @staticmethod
-    def _retry(event: RetryScheduled) -> tuple[str, dict[str, Any]]:
+    def _retry(event: RetryScheduled) -> tuple[str, RetryPayload]:
         return "session.retry", {
             "session_id": event.session_id,
             "turn_id": event.turn_id,
@@ -261,7 +278,7 @@ class Projector:
         }
 
     @staticmethod
-    def _completed(event: TurnCompleted) -> tuple[str, dict[str, Any]]:
+    def _completed(event: TurnCompleted) -> tuple[str, CompletedPayload]:
         return "session.completed", {
             "session_id": event.session_id,
             "turn_id": event.turn_id,
@@ -269,7 +286,7 @@ class Projector:
         }
 
     @staticmethod
-    def _interrupted(event: TurnInterrupted) -> tuple[str, dict[str, Any]]:
+    def _interrupted(event: TurnInterrupted) -> tuple[str, InterruptedPayload]:
         return "session.interrupted", {
             "session_id": event.session_id,
             "turn_id": event.turn_id,
@@ -277,7 +294,7 @@ class Projector:
         }
 
     @staticmethod
-    def _failed(event: TurnFailed) -> tuple[str, dict[str, Any]]:
+    def _failed(event: TurnFailed) -> tuple[str, ErrorPayload]:
         return "session.error", {
             "session_id": event.session_id,
             "turn_id": event.turn_id,
@@ -286,13 +303,13 @@ class Projector:
         }
 
     @staticmethod
-    def _queue(event: QueueChanged) -> tuple[str, dict[str, Any]]:
+    def _queue(event: QueueChanged) -> tuple[str, QueueChangedPayload]:
         return "session.queue.changed", {
             "session_id": event.session_id,
             "queue": [queue_item(item) for item in event.queue],
         }
 
-    def _created(self, event: SessionCreated) -> tuple[str, dict[str, Any]]:
+    def _created(self, event: SessionCreated) -> tuple[str, StateChangedPayload]:
         return "state.changed", {
             "reason": "session_created",
             "session_id": event.session_id,

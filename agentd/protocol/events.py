@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-from agentd.protocol.results import QueueItemJson, StateSnapshot
+from agentd.protocol.results import QueueItemJson, StateSnapshot, TranscriptMessage
 
 
 class StatusPayload(TypedDict):
@@ -17,13 +17,6 @@ class StatusPayload(TypedDict):
     pending: bool
     status_label: str
     turn_id: NotRequired[str]
-
-
-class TranscriptMessage(TypedDict):
-    id: int
-    kind: Literal["user", "assistant", "system"]
-    text: str
-    images: NotRequired[list[dict[str, Any]]]
 
 
 class MessageAppendedPayload(TypedDict):

@@ -7,7 +7,7 @@ start-up or on hot paths. Keys are the reference's, camelCase where the referenc
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 
 class PingResult(TypedDict):
@@ -45,6 +45,15 @@ class QueueItemJson(TypedDict):
     enqueuedAt: str
 
 
+class TranscriptMessage(TypedDict):
+    """One line of a session's visible transcript (``messages`` of ``session.get``)."""
+
+    id: int
+    kind: Literal["user", "assistant", "system"]
+    text: str
+    images: NotRequired[list[dict[str, Any]]]
+
+
 class SessionState(TypedDict):
     """``session.get``: the reference's keys, then agentd's additions."""
 
@@ -53,7 +62,7 @@ class SessionState(TypedDict):
     updatedAt: str
     pending: bool
     statusLabel: str
-    messages: list[dict[str, Any]]
+    messages: list[TranscriptMessage]
     history: list[dict[str, Any]]
     queue: list[QueueItemJson]
     pendingSteerCount: int
