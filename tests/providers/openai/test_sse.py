@@ -30,7 +30,7 @@ def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
 # -- a model of valid streams ---------------------------------------------------------------------
 
 _value = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=20
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\x00"), max_size=20
 )
 
 
@@ -80,7 +80,8 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[SseEvent]]:
             eol = "\r\n"  # "\r" then "\n" would read as one CRLF: the format's own ambiguity
         out += (line + eol).encode()
         eols.append(eol)
-    if lines and draw(st.booleans()):  # the last blank line (and maybe the line end) missing
+    unterminated: bool = draw(st.booleans())
+    if lines and unterminated:  # the last blank line (and maybe the line end) missing
         trim = len(eols[-1]) + (len(eols[-2]) if draw(st.booleans()) else 0)
         del out[len(out) - trim :]
     return bytes(out), expected
