@@ -1,10 +1,10 @@
 """``OpenAIProvider``: OpenAI's Responses API or any Chat Completions server, streamed over httpx.
 
 Why httpx and not the ``openai`` SDK: the SDK's typed chunks parsed ~5k chunks/s against ~32k/s
-for raw bytes through our own SSE decoder (``shared/reference/dependencies.md`` §2), its import
-costs 0.77 s, and what it would add here (retries, typed errors) agentd does itself: one retry
-budget owned by agentd, errors typed at this boundary. httpx is imported on the first request, so
-importing this module costs nothing at start-up.
+for the same stream read raw and parsed with ``json`` (``shared/reference/dependencies.md`` §2),
+its import costs 0.77 s, and what it would add here (retries, typed errors) agentd does itself:
+one retry budget owned by agentd, errors typed at this boundary. httpx is imported on the first
+request, so importing this module costs nothing at start-up.
 
 The stream is an async generator: closing it (``aclose``, or cancelling the task that iterates
 it) closes the HTTP response and so the connection, which stops the upstream generation. A
