@@ -52,12 +52,17 @@ class ProviderRegistry:
         missing: Mapping[str, str] | None = None,
         credentials: Mapping[str, bool] | None = None,
         wrap: Callable[[Provider], Provider] | None = None,
+        instances: Mapping[str, Provider] | None = None,
     ) -> None:
+        """``instances``: providers built elsewhere (an embedding program, tests), served as
+        given (not wrapped) under their names."""
         self._configs = dict(configs)
+        for name, provider in (instances or {}).items():
+            self._configs.setdefault(name, ProviderConfig(name, "", {}, ""))
         #: Which providers have a key or token set (``state.get``'s ``auth``), configured or not.
         self.credentials = dict(credentials or {})
         self._missing = dict(missing or {})
-        self._instances: dict[str, Provider] = {}
+        self._instances: dict[str, Provider] = dict(instances or {})
         self._wrap = wrap
         self.default_provider = default if default in self._configs else FALLBACK_PROVIDER
         self.known: tuple[str, ...] = tuple(dict.fromkeys((*KNOWN_PROVIDERS, *self._configs)))

@@ -601,3 +601,52 @@ async def test_cancel_during_sleep_step_ends_promptly(tmp_path: Path) -> None:
 async def test_cancel_after_partial_output_of_hang(tmp_path: Path) -> None:
     write_script(tmp_path, "ph", one_round({"text": "partial"}, {"hang": True}))
     assert await _cancel_after_first_event(ScriptedProvider([tmp_path]), make_request(model="ph"))
+
+
+async def test_an_error_step_with_times_fails_that_often_then_is_skipped(tmp_path: Path) -> None:
+    write_script(
+        tmp_path,
+        "flaky",
+        one_round(
+            {"error": {"kind": "network", "message": "reset", "times": 2, "retry_after_ms": 5}},
+            {"text": "ok", "split": "none"},
+        ),
+    )
+    provider = ScriptedProvider([tmp_path])
+    request = with_turn(make_request(model="flaky"), "t1")
+    for _ in range(2):
+        with pytest.raises(ProviderError) as failed:
+            await collect(provider, request)
+        assert (failed.value.kind, failed.value.retryable, failed.value.retry_after) == (
+            "network",
+            True,
+            0.005,
+        )
+    assert texts(await collect(provider, request)) == ["ok"]
+    # another turn starts counting afresh
+    with pytest.raises(ProviderError):
+        await collect(provider, with_turn(make_request(model="flaky"), "t2"))
+
+
+async def test_a_plain_error_step_is_not_retryable(tmp_path: Path) -> None:
+    write_script(tmp_path, "down", one_round({"error": {"kind": "upstream", "message": "500"}}))
+    with pytest.raises(ProviderError) as failed:
+        await collect(ScriptedProvider([tmp_path]), make_request(model="down"))
+    assert failed.value.retryable is False and failed.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("error", "problem"),
+    [
+        ({"kind": "upstream", "message": "x", "times": 0}, "times: must be between 1"),
+        ({"kind": "upstream", "message": "x", "retryable": "yes"}, "retryable: must be a boolean"),
+        (
+            {"kind": "upstream", "message": "x", "retry_after_ms": -1},
+            "retry_after_ms: must be >= 0",
+        ),
+    ],
+)
+def test_error_step_options_are_validated(error: dict[str, Any], problem: str) -> None:
+    body = {"name": "bad", "description": "d", "rounds": one_round({"error": error})}
+    with pytest.raises(ScriptError, match=problem):
+        parse_script(json.dumps(body), "bad.json", expected_name="bad")

@@ -1,0 +1,51 @@
+"""Through the real daemon: images reach the model request, retries are announced and
+interruptible, the event order of a retried turn (both framings)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from agentd.client import AgentdClient
+
+from .conftest import answer_text, kinds, new_session, terminal_events
+
+PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 8).decode()
+
+
+async def test_images_reach_the_model(daemon: AgentdClient) -> None:
+    sid = await new_session(daemon, model="count_images")
+    sent = await daemon.send(sid, "look", images=[{"data_url": PNG}, {"data_url": PNG}])
+    events = await daemon.turn_events(sent["turn_id"])
+    assert answer_text(events) == "I see 2 image(s)."
+
+
+async def test_retries_are_announced_then_the_answer_streams(daemon: AgentdClient) -> None:
+    sid = await new_session(daemon, model="flaky")
+    sent = await daemon.send(sid, "go")
+    events = await daemon.turn_events(sent["turn_id"])
+    retries = [e["payload"] for e in events if e["type"] == "session.retry"]
+    assert [(r["attempt"], r["max_attempts"], r["delay_ms"]) for r in retries] == [
+        (2, 4, 10),
+        (3, 4, 10),
+    ]
+    assert retries[0] == {
+        "session_id": sid,
+        "turn_id": sent["turn_id"],
+        "attempt": 2,
+        "max_attempts": 4,
+        "delay_ms": 10,
+        "reason": "rate_limited: slow down",
+    }
+    assert kinds(events)[4:7] == ["session.retry", "session.retry", "status:drafting response..."]
+    assert answer_text(events) == "Third time lucky."
+    assert [e["type"] for e in terminal_events(events)] == ["session.completed"]
+
+
+async def test_an_interrupt_ends_a_retry_wait_at_once(daemon: AgentdClient) -> None:
+    sid = await new_session(daemon, model="backoff_long")
+    sent = await daemon.send(sid, "go")
+    await daemon.events_until(lambda e: e["type"] == "session.retry")
+    await daemon.call("session.interrupt", {"session_id": sid})
+    events = await asyncio.wait_for(daemon.turn_events(sent["turn_id"], timeout=5), 10)
+    assert [e["type"] for e in terminal_events(events)] == ["session.interrupted"]
