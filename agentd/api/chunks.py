@@ -137,7 +137,7 @@ class ReferenceEventCodec:
     """The session API's answers to the outbox's questions about event payloads."""
 
     def __init__(self) -> None:
-        self._chunks = ChunkEncoder()
+        self._chunk_body = ChunkEncoder().body
 
     @staticmethod
     def merge_key(type_: str, payload: dict[str, Any]) -> Hashable | None:
@@ -157,4 +157,4 @@ class ReferenceEventCodec:
     def body(self, type_: str, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
         if type_ != CHUNK_EVENT:
             return None
-        return self._chunks.body(timestamp, payload, seq)
+        return self._chunk_body(timestamp, payload, seq)

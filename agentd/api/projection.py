@@ -157,7 +157,12 @@ class Projector:
         }
 
     def __call__(self, event: CoreEvent, timestamp: str) -> None:
-        type_, payload = self._table[type(event)](event)
+        type_: str
+        payload: Any
+        if type(event) is TextStreamed:  # most events are this one: no table lookup
+            type_, payload = self._text(event)
+        else:
+            type_, payload = self._table[type(event)](event)
         self._send(type_, timestamp, payload)
 
     def project(self, event: CoreEvent) -> tuple[str, dict[str, Any]]:

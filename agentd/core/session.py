@@ -12,7 +12,7 @@ import collections
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -80,6 +80,8 @@ class Session:
         self.system_prompt = system_prompt
         self.approval_policy = approval_policy
         self.request_options = RequestOptions()
+        #: Emit a core event (the bus's own method: this is on the streaming path).
+        self.emit: Callable[[CoreEvent], None] = runtime.bus.emit
         self.pending = False
         self.status_label = "ready"
         self.transcript: list[TranscriptEntry] = []
@@ -105,9 +107,6 @@ class Session:
         return self.conversation.messages
 
     # -- events ----------------------------------------------------------------------------
-
-    def emit(self, event: CoreEvent) -> None:
-        self.runtime.bus.emit(event)
 
     def touch(self) -> None:
         self.updated_at = iso_now()

@@ -57,7 +57,7 @@ class ProviderRegistry:
         """``instances``: providers built elsewhere (an embedding program, tests), served as
         given (not wrapped) under their names."""
         self._configs = dict(configs)
-        for name, provider in (instances or {}).items():
+        for name in instances or {}:
             self._configs.setdefault(name, ProviderConfig(name, "", {}, ""))
         #: Which providers have a key or token set (``state.get``'s ``auth``), configured or not.
         self.credentials = dict(credentials or {})
