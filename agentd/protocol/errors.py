@@ -3,6 +3,10 @@
 Every error carries a machine-readable ``data.reason``. Message strings match the reference tool
 exactly where it has one, so clients that match on text keep working; codes are specific so new
 clients need not match on text at all.
+
+No error echoes unbounded input: a method name or id quoted in a message is cut to
+:data:`ECHO_LIMIT` characters with an ellipsis, and as a last guard every message and every string
+in ``data`` is cut to :data:`MESSAGE_LIMIT` (a 10 MB method name must not become a 10 MB answer).
 """
 
 from __future__ import annotations
@@ -22,15 +26,28 @@ OVERLOADED = -32005
 INVALID_STATE = -32006
 REQUEST_CANCELLED = -32800
 
+#: Characters of client input quoted in an error message or ``data``.
+ECHO_LIMIT = 200
+#: Characters of any error message or ``data`` string (messages quote input built elsewhere).
+MESSAGE_LIMIT = 512
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when something was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class RpcError(Exception):
     """An error answered to the client; ``data`` always holds a ``reason``."""
 
     def __init__(self, code: int, message: str, reason: str, **extra: Any) -> None:
+        message = clip(message, MESSAGE_LIMIT)
         super().__init__(message)
         self.code = code
         self.message = message
-        self.data: dict[str, Any] = {"reason": reason, **extra}
+        self.data: dict[str, Any] = {"reason": reason}
+        for key, value in extra.items():
+            self.data[key] = clip(value, MESSAGE_LIMIT) if isinstance(value, str) else value
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "data": self.data}
@@ -61,6 +78,7 @@ def shutting_down() -> RpcError:
 
 
 def method_not_found(method: str) -> RpcError:
+    method = clip(method)
     return RpcError(
         METHOD_NOT_FOUND, f"method not found: {method}", "method_not_found", method=method
     )
@@ -74,7 +92,7 @@ def invalid_params(method: str, problem: str, field: str | None = None) -> RpcEr
 
 
 def session_not_found(session_id: str) -> RpcError:
-    return RpcError(SESSION_NOT_FOUND, f"unknown session: {session_id}", "session_not_found")
+    return RpcError(SESSION_NOT_FOUND, f"unknown session: {clip(session_id)}", "session_not_found")
 
 
 def session_busy() -> RpcError:

@@ -5,11 +5,18 @@ Params classes are plain attrs classes; the field's annotation and default pick 
 * ``str`` without default: required, must be a string non-empty after trimming; trimmed.
 * ``str | None``: optional; non-string is an error; whitespace-only counts as absent; trimmed.
 * ``bool`` / ``bool | None``: optional; anything but a JSON boolean is an error.
-* ``float | None``: optional finite JSON number (never a string, never a boolean).
-* ``int | None``: optional integral JSON number.
+* ``float | None``: optional finite JSON number (never a string, never a boolean); an integer
+  beyond the double range (over ~308 digits) is out of range, as it is for every JSON reader
+  that maps numbers to doubles.
+* ``int | None``: optional integral JSON number within the field's ``range`` metadata, by default
+  LSP's ``integer`` (-2**31 .. 2**31-1); ``processId`` must be a real process id (1 .. 2**31-1).
 * ``Literal[...] | None``: optional string, one of the listed values.
 * ``dict[str, Any] | None``: optional JSON object.
 * ``Any``: passed through untouched (the method validates it itself).
+
+String fields that name a file or a record (``cwd``, ``rollout_path``, ``resume_id``, ``id``, or
+any field with ``name`` metadata) refuse NUL and unpaired surrogates: neither can be part of a path
+or be stored as UTF-8, so they are bad params here rather than an internal error later.
 
 Unknown keys are ignored, as the reference does, so clients written for it keep working. Nothing is
 coerced: ``"5"`` is not a number and ``"true"`` is not a boolean. A class with at least one required
@@ -20,6 +27,7 @@ cattrs converter caches one structuring function per class, so validation costs 
 from __future__ import annotations
 
 import math
+import sys
 import types
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
@@ -31,6 +39,12 @@ from agentd.protocol.errors import RpcError, invalid_params
 T = TypeVar("T")
 
 _MISSING = object()
+
+#: Range of ``int`` fields without ``range`` metadata: LSP's ``integer``.
+_INT_RANGE = (-(2**31), 2**31 - 1)
+#: Fields whose rules are fixed by a protocol, for types that carry no metadata of their own.
+_DEFAULT_RANGES: dict[str, tuple[int, int]] = {"processId": (1, 2**31 - 1)}
+_NAME_FIELDS = frozenset({"cwd", "rollout_path", "resume_id", "id"})
 
 
 class _FieldProblem(Exception):
@@ -59,6 +73,55 @@ def is_optional(annotation: Any) -> tuple[bool, Any]:
 Rule = Callable[[Any], Any]
 
 
+def _is_name(field: attrs.Attribute[Any]) -> bool:
+    return bool(field.metadata.get("name", wire_name(field) in _NAME_FIELDS))
+
+
+def _int_range(field: attrs.Attribute[Any]) -> tuple[int, int]:
+    found = field.metadata.get("range", _DEFAULT_RANGES.get(wire_name(field), _INT_RANGE))
+    return (int(found[0]), int(found[1]))
+
+
+def _check_name(value: str, name: str) -> None:
+    """Refuse NUL and unpaired surrogates (callers skip ASCII text without NUL: one scan)."""
+    bad = "\x00" in value
+    if not bad and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            bad = True
+    if bad:
+        raise _FieldProblem(f"`{name}` must not contain NUL or unpaired surrogate characters", name)
+
+
+def _number_rule(name: str, integral: bool, bounds: tuple[int, int]) -> Rule:
+    """Finite JSON numbers; integers are compared exactly, never converted to float first."""
+    low, high = bounds
+
+    def optional_number(value: Any) -> Any:
+        if value is None:
+            return _MISSING
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _FieldProblem(f"`{name}` must be a finite number", name)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise _FieldProblem(f"`{name}` must be a finite number", name)
+            if not integral:
+                return value
+            if not value.is_integer():
+                raise _FieldProblem(f"`{name}` must be an integer", name)
+            value = int(value)
+        elif not integral:
+            if abs(value) > sys.float_info.max:  # exact int/float comparison: no overflow
+                raise _FieldProblem(f"`{name}` is out of range", name)
+            return value
+        if not low <= value <= high:
+            raise _FieldProblem(f"`{name}` must be an integer from {low} to {high}", name)
+        return value
+
+    return optional_number
+
+
 def _rule_for(field: attrs.Attribute[Any]) -> Rule:
     name = wire_name(field)
     optional, inner = is_optional(field.type)
@@ -66,11 +129,14 @@ def _rule_for(field: attrs.Attribute[Any]) -> Rule:
 
     if inner is Any:
         return lambda value: value
+    is_name = _is_name(field)
     if inner is str and not optional and not has_default:
 
         def required_str(value: Any) -> Any:
             if not isinstance(value, str) or not value.strip():
                 raise _FieldProblem(f"`{name}` must be a non-empty string", name)
+            if is_name and ("\x00" in value or not value.isascii()):
+                _check_name(value, name)
             return value.strip()
 
         return required_str
@@ -82,6 +148,8 @@ def _rule_for(field: attrs.Attribute[Any]) -> Rule:
             if not isinstance(value, str):
                 raise _FieldProblem(f"`{name}` must be a string", name)
             stripped = value.strip()
+            if is_name and ("\x00" in stripped or not stripped.isascii()):
+                _check_name(stripped, name)
             return stripped if stripped else _MISSING
 
         return optional_str
@@ -96,24 +164,7 @@ def _rule_for(field: attrs.Attribute[Any]) -> Rule:
 
         return optional_bool
     if inner is float or inner is int:
-        integral = inner is int
-
-        def optional_number(value: Any) -> Any:
-            if value is None:
-                return _MISSING
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
-                raise _FieldProblem(f"`{name}` must be a finite number", name)
-            if integral:
-                if value != int(value):
-                    raise _FieldProblem(f"`{name}` must be an integer", name)
-                return int(value)
-            return value
-
-        return optional_number
+        return _number_rule(name, inner is int, _int_range(field))
     if get_origin(inner) is Literal:
         allowed = tuple(str(a) for a in get_args(inner))
 

@@ -9,14 +9,24 @@ Ordering: one task is created per request, in arrival order, and asyncio starts 
 order. Handlers make their state changes before their first ``await``, so a ``session.send``
 followed in the same write by ``session.interrupt`` behaves as if they were handled one after the
 other, while slow requests still do not hold up fast ones.
+
+In-flight limit: ``max_inflight`` counts requests that have started and not finished. One read can
+hold thousands of small requests whose tasks have not had a chance to run; when the limit is
+reached while some of them have not started yet, the reader yields to the event loop once (they
+run, instant ones finish) and counts again. Only requests still running after that are refused
+with ``-32005``.
+
+Hostile input is answered, never fatal: bodies are decoded by :func:`agentd.wire.loads` (bounded
+nesting, clean errors), ids must be strings, finite numbers or null, and a bug while handling one
+message is answered ``-32603`` with id null instead of ending the reader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,7 +34,7 @@ from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
 from agentd.rpc.outbox import EventCodec, Outbox
 from agentd.rpc.sink import ByteSink
-from agentd.wire import AutoDecoder, FramingError, Message, encode_lsp, encode_ndjson
+from agentd.wire import AutoDecoder, FramingError, Message, encode_lsp, encode_ndjson, loads
 
 log = logging.getLogger("agentd.rpc")
 
@@ -45,20 +55,13 @@ class ClientRequestError(Exception):
         self.data = detail.get("data")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON constant {name}")
-
-
-#: One decoder for every message (``json.loads`` with options builds a new one per call).
-_JSON = json.JSONDecoder(parse_constant=_reject_constant)
-
-
 def _is_valid_id(value: Any) -> bool:
-    return (
-        value is None
-        or isinstance(value, str)
-        or (isinstance(value, int | float) and not isinstance(value, bool))
-    )
+    """A string, a finite number or null: anything else cannot be echoed back as JSON."""
+    if value is None or isinstance(value, str):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _id_key(value: Any) -> tuple[str, Any]:
@@ -90,6 +93,8 @@ class Connection:
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._max_inflight = max_inflight
+        #: Request tasks created since the reader last yielded to the loop (not started yet).
+        self._unstarted = 0
         self.refusing = False  # set after a shutdown: later requests are answered with an error
         #: Called once, after the first response is handed to the outbox (start-up work waits).
         self.after_first_response: Callable[[], None] | None = None
@@ -141,9 +146,9 @@ class Connection:
                 await self.outbox.wait_relieved()
             data = await self._reader.read(1 << 16)
             if not data:
-                self._handle_wire(self._decoder.eof())
+                await self._handle_wire(self._decoder.eof())
                 break
-            self._handle_wire(self._decoder.feed(data))
+            await self._handle_wire(self._decoder.feed(data))
         # Requests that arrived together with the EOF (``agentd < requests.txt``) have not even
         # started yet: let them finish (bounded) instead of cancelling every one of them.
         if self._inflight:
@@ -160,21 +165,39 @@ class Connection:
             if not future.done():
                 future.cancel()
 
-    def _handle_wire(self, events: list[Message | FramingError]) -> None:
+    async def _handle_wire(self, events: list[Message | FramingError]) -> None:
         if self._decoder.framing == "ndjson":
             self.outbox.frame = encode_ndjson
         for event in events:
             if isinstance(event, Message):
-                self._handle_body(event.body)
+                if self._unstarted and len(self._inflight) >= self._max_inflight:
+                    await self._let_started_run()
+                self._handle_body_safely(event.body)
             elif event.reason == "message_too_large":
                 self._reply_error(None, errors.message_too_large(event.detail))
             else:
                 self._reply_error(None, errors.invalid_header(event.detail))
 
+    async def _let_started_run(self) -> None:
+        """Let the request tasks created in this read start (and instant ones finish).
+
+        A task removes itself from ``_inflight`` when it returns, so after one loop iteration the
+        count holds only requests that are really waiting on something.
+        """
+        self._unstarted = 0
+        await asyncio.sleep(0)
+
+    def _handle_body_safely(self, body: bytes) -> None:
+        try:
+            self._handle_body(body)
+        except Exception:  # a bug: answer it and keep reading, never end the daemon
+            log.exception("message could not be handled")
+            self._reply_error(None, errors.internal_error())
+
     def _handle_body(self, body: bytes) -> None:
         try:
-            message = _JSON.decode(body.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            message = loads(body)
+        except ValueError as exc:
             self._reply_error(None, errors.parse_error(str(exc)))
             return
         if isinstance(message, list):
@@ -214,9 +237,15 @@ class Connection:
             )
             return
         key = _id_key(request_id)
-        task = asyncio.get_running_loop().create_task(self._run(request_id, handler, params))
+        task = asyncio.get_running_loop().create_task(self._run(key, request_id, handler, params))
         self._inflight[key] = task
+        self._unstarted += 1
         task.add_done_callback(lambda done: self._forget(key, request_id, done))
+
+    def _release(self, key: tuple[str, Any]) -> None:
+        """Stop counting the current task as in flight (it is about to return)."""
+        if self._inflight.get(key) is asyncio.current_task():
+            del self._inflight[key]
 
     def _forget(self, key: tuple[str, Any], request_id: Any, task: asyncio.Task[None]) -> None:
         if self._inflight.get(key) is task:
@@ -226,7 +255,15 @@ class Connection:
             # ``_run`` never ran, so its ``except CancelledError`` could not answer.
             self._reply_error(request_id, errors.request_cancelled())
 
-    async def _run(self, request_id: Any, handler: Handler, params: Any) -> None:
+    async def _run(
+        self, key: tuple[str, Any], request_id: Any, handler: Handler, params: Any
+    ) -> None:
+        try:
+            await self._answer(request_id, handler, params)
+        finally:
+            self._release(key)
+
+    async def _answer(self, request_id: Any, handler: Handler, params: Any) -> None:
         if self.refusing:  # checked again here: a shutdown earlier in the same read counts
             self._reply_error(request_id, errors.shutting_down())
             return
@@ -288,4 +325,10 @@ class Connection:
             future.set_result(message.get("result"))
 
     def _reply_error(self, request_id: Any, error: RpcError) -> None:
-        self.outbox.send({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
+        try:
+            self.outbox.send({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
+        except (TypeError, ValueError):  # a handler put something that is not JSON in ``data``
+            log.exception("error answer to request %r is not JSON", request_id)
+            self.outbox.send(
+                {"jsonrpc": "2.0", "id": request_id, "error": errors.internal_error().to_json()}
+            )

@@ -1,8 +1,9 @@
 """Sans-IO framing for agentd's stdio transport: bytes in, message bodies out, and back.
 
-No asyncio and no JSON parsing of incoming bodies here; the connection feeds whatever it reads to a
-decoder and gets :class:`Message` / :class:`FramingError` events, and frames outgoing bodies with
-:func:`encode_lsp` or :func:`encode_ndjson` after :func:`dumps`.
+No asyncio here. The decoders do not parse bodies: the connection feeds whatever it reads to a
+decoder, gets :class:`Message` / :class:`FramingError` events, and turns each body into a value with
+:func:`loads` (bounded nesting, clean errors); it frames outgoing bodies with :func:`encode_lsp` or
+:func:`encode_ndjson` after :func:`dumps`.
 """
 
 from agentd.wire.auto import AutoDecoder, Framing, FramingMode
@@ -15,13 +16,14 @@ from agentd.wire.events import (
     FramingErrorReason,
     Message,
 )
-from agentd.wire.jsontext import dumps
+from agentd.wire.jsontext import MAX_DEPTH, dumps, loads
 from agentd.wire.lsp import LspDecoder, encode_lsp
 from agentd.wire.ndjson import NdjsonDecoder, encode_ndjson
 
 __all__ = [
     "DEFAULT_MAX_HEADER_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "MAX_DEPTH",
     "AutoDecoder",
     "Decoder",
     "Event",
@@ -35,4 +37,5 @@ __all__ = [
     "dumps",
     "encode_lsp",
     "encode_ndjson",
+    "loads",
 ]

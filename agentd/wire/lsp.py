@@ -27,6 +27,12 @@ Resync rule (after a header block that yields no usable Content-Length):
    one error; parsing restarts at the last ``content-length:`` lying wholly inside that first
    ``max_header_size`` bytes, or else resumes the search of rule 2 from the end of that window.
 
+Early error: a header block must begin with ``Name:``. As soon as its first bytes cannot (a byte
+that is neither a header-name character nor, after at least one of them, a colon), the block's one
+error is emitted, without waiting for the blank line that ends it: a client that writes ``hello\n``
+or a JSON text to an LSP stream gets an answer instead of silence. The block is still read to its
+end and resynced over by the rules above; it just has no second error.
+
 The decoder's decisions depend only on the stream, never on how it was split into ``feed`` calls.
 """
 
@@ -58,6 +64,8 @@ _MARK_LEN: Final = len(b"content-length:")
 _NUMERIC_VALUE: Final = re.compile(rb"[ \t]*[0-9]+[ \t]*\r?(?:\n|\Z)")
 # RFC 9110 token: what a header name may be made of.
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_NAME_CHARS: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
+_COLON: Final = 0x3A
 _OWS: Final = b" \t"
 # Declared lengths are compared with the limit, never allocated; this cap only keeps int() cheap
 # (and within Python's digit limit) for absurd values, which all mean "skip the rest".
@@ -160,6 +168,10 @@ class LspDecoder:
         self._need = 0
         self._chunks: list[bytes] = []
         self._chunks_len = 0
+        # The current header block's start check: how far its name was seen to be a token
+        # (-1 once a colon followed it), and whether the block's one error was already emitted.
+        self._name_end = 0
+        self._reported = False
 
     @property
     def max_message_size(self) -> int:
@@ -196,9 +208,15 @@ class LspDecoder:
         self._chunks.clear()
         self._chunks_len = 0
         self._need = 0
-        self._scan = 0
         self._state = _State.HEADER
+        self._new_block()
         return []
+
+    def _new_block(self, scan: int = 0) -> None:
+        """A header block starts here: reset the searches and the block's start check."""
+        self._scan = scan
+        self._name_end = 0
+        self._reported = False
 
     # -- body ------------------------------------------------------------------------------------
 
@@ -217,7 +235,7 @@ class LspDecoder:
             self._chunks = []
             self._chunks_len = 0
         self._state = _State.HEADER
-        self._scan = 0
+        self._new_block()
         return data[need:] if need < len(data) else b""
 
     def _start_body(self, length: int, skip: bool, out: list[Event]) -> None:
@@ -258,7 +276,7 @@ class LspDecoder:
                 self._need = need - take
                 if self._need == 0:
                     self._state = _State.HEADER
-                    self._scan = 0
+                    self._new_block()
 
     def _header(self, out: list[Event]) -> bool:
         """Try to complete a header block at the start of ``_buf``; return True on progress."""
@@ -283,7 +301,10 @@ class LspDecoder:
                     else:
                         del buf[:start]
                         self._start_body(size, False, out)
+                    self._name_end = 0  # a block starting "Content-Length:" is never reported
                     return True
+        if self._name_end >= 0 and not self._reported:
+            self._check_start(out)
         m = _HEADER_END.search(buf, self._scan)
         if m is None:
             if len(buf) >= limit:  # any blank line still to come would end past the limit
@@ -296,10 +317,12 @@ class LspDecoder:
             return True
         block = bytes(buf[: m.start()])
         del buf[: m.end()]
-        self._scan = 0
+        reported = self._reported
+        self._new_block()
         length, problem = _parse_header(block)
         if length is None:
-            out.append(FramingError("invalid_header", problem or "invalid header block"))
+            if not reported:
+                out.append(FramingError("invalid_header", problem or "invalid header block"))
             mark = _last_usable_mark(block)
             if mark is not None:
                 length, problem = _parse_header(block[mark:])
@@ -322,6 +345,24 @@ class LspDecoder:
             self._start_body(length, False, out)
         return True
 
+    def _check_start(self, out: list[Event]) -> None:
+        """Emit the block's error once its first bytes cannot begin a ``Name:`` header line.
+
+        Only the first ``max_header_size`` bytes are looked at (past them the block is too large
+        anyway), and the search resumes where it stopped, so byte-at-a-time input stays O(n).
+        """
+        buf = self._buf
+        window = min(len(buf), self._max_header)
+        end = _NAME_CHARS.match(buf, self._name_end, window).end()  # type: ignore[union-attr]
+        if end == window:
+            self._name_end = end  # undecided: the name may go on
+        elif end > 0 and buf[end] == _COLON:
+            self._name_end = -1  # looks like a header line: the full parse decides
+        else:
+            self._reported = True
+            shown = _show(bytes(buf[: end + 1]))
+            out.append(FramingError("invalid_header", f"expected a header line, got {shown}"))
+
     def _too_large(self, out: list[Event], searched: int) -> None:
         """Reject an over-long header block and restart where a real header may begin.
 
@@ -329,18 +370,19 @@ class LspDecoder:
         restarting inside the same bytes does not search them again.
         """
         limit = self._max_header
-        out.append(FramingError("invalid_header", f"header block exceeds {limit} bytes"))
+        if not self._reported:
+            out.append(FramingError("invalid_header", f"header block exceeds {limit} bytes"))
         buf = self._buf
         last = None
         for m in _MARK.finditer(buf, 1, limit):  # marks lying wholly inside the window
             last = m.start()
         if last is not None:
             del buf[:last]
-            self._scan = max(0, searched - last)
+            self._new_block(max(0, searched - last))
         else:
             del buf[: max(1, limit - _MARK_LEN + 1)]
             self._state = _State.RESYNC
-            self._scan = 0
+            self._new_block()
 
     def _resync(self) -> bool:
         """Drop input up to the next ``content-length:``; return True once one is found."""
@@ -354,5 +396,5 @@ class LspDecoder:
             return False
         del buf[: m.start()]
         self._state = _State.HEADER
-        self._scan = 0
+        self._new_block()
         return True
