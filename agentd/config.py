@@ -1,6 +1,9 @@
-"""Settings: command-line options, then environment variables, then defaults.
+"""Settings: command-line options, then environment variables, then ``config.toml``, then defaults.
 
 Secrets read here (API keys) are kept in memory only; nothing in this module writes them anywhere.
+The environment is read at start-up (it costs nothing); ``$AGENTD_HOME/config.toml`` is read only
+when something needs it (the provider registry, after the first answer), since ``tomllib`` and
+the default home's resolution cost tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 Framing = Literal["auto", "lsp", "ndjson"]
 Fsync = Literal["always", "turn", "never"]
@@ -42,6 +45,8 @@ class Settings(NamedTuple):
     approval_timeout_s: float = 300.0
     openai_api_key: str | None = None
     openrouter_api_key: str | None = None
+    #: The process environment as read at start-up (provider settings, ``api_key_env``).
+    env: Mapping[str, str] = {}
 
     def __repr__(self) -> str:  # never print keys
         return f"Settings(framing={self.framing!r}, home={self.home!r}, fsync={self.fsync!r})"
@@ -69,4 +74,40 @@ def settings_from_env(
         approval_timeout_s=approval_timeout_s,
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openrouter_api_key=env.get("OPENROUTER_API_KEY") or None,
+        env=dict(env),
     )
+
+
+CONFIG_FILE = "config.toml"
+
+
+class ConfigError(ValueError):
+    """``config.toml`` is unreadable or malformed; the message names the file and the place."""
+
+
+def load_config(home: Path) -> dict[str, Any]:
+    """The parsed ``home/config.toml``, ``{}`` when there is none; ``ConfigError`` if bad."""
+    path = home / CONFIG_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    import tomllib
+
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parsed
+
+
+def config_table(config: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """The nested table ``config[k1][k2]…``, ``{}`` when absent; ``ConfigError`` if not a table."""
+    table: Any = config
+    for depth, key in enumerate(keys):
+        table = table.get(key, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{CONFIG_FILE}: [{'.'.join(keys[: depth + 1])}] must be a table")
+    return cast(Mapping[str, Any], table)

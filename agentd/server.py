@@ -28,7 +28,6 @@ from agentd.api.dispatch import install
 from agentd.api.methods import core_method_names
 from agentd.api.state import state_snapshot
 from agentd.config import Settings
-from agentd.providers.registry import ProviderRegistry, registry_from_settings
 from agentd.rpc.connection import Connection, Handler
 from agentd.rpc.sink import open_sink
 from agentd.rpc.source import open_source
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from agentd.core.events import EventBus
     from agentd.core.manager import SessionManager
     from agentd.protocol.results import StateSnapshot
+    from agentd.providers.registry import ProviderRegistry
 
 log = logging.getLogger("agentd")
 
@@ -79,12 +79,26 @@ def build_manager(settings: Settings, bus: EventBus, providers: ProviderRegistry
     return SessionManager(runtime)
 
 
+def load_providers(settings: Settings) -> ProviderRegistry:
+    """The registry from the environment and ``$AGENTD_HOME/config.toml`` (a bad file is
+    reported on stderr and ignored: agentd still serves, on what the environment configures)."""
+    from agentd.config import ConfigError, default_home, load_config
+    from agentd.providers.setup import registry_from_settings
+
+    try:
+        config = load_config(settings.home or default_home())
+    except ConfigError as exc:
+        log.error("ignoring the configuration file: %s", exc)
+        config = {}
+    return registry_from_settings(settings, config)
+
+
 class Daemon:
     """One agentd process serving one client over stdio."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.providers = registry_from_settings(settings)
+        self._providers: ProviderRegistry | None = None
         self._manager: SessionManager | None = None
         self._ctx: ApiContext | None = None
         self._shutdown_done = False
@@ -110,8 +124,13 @@ class Daemon:
         assert self._manager is not None
         return self._manager
 
-    def provider_names(self) -> list[str]:
-        return self.providers.configured()
+    @property
+    def providers(self) -> ProviderRegistry:
+        """The provider registry, built on first use: it reads ``config.toml``, which costs
+        tens of milliseconds that the first answer should not pay."""
+        if self._providers is None:
+            self._providers = load_providers(self.settings)
+        return self._providers
 
     async def shutdown(self, reason: str, *, announce: bool) -> None:
         """Stop every turn and flush; idempotent. ``announce`` emits ``state.changed`` first."""
@@ -215,6 +234,7 @@ class Daemon:
         self._manager.runtime.approver = make_approver(self._ctx, self.settings.approval_timeout_s)
         install(self._ctx, "session")
         install(self._ctx, "history")
+        install(self._ctx, "model")
         projector = Projector(connection.send_event, self.state_snapshot)
         self._unsubscribe = bus.subscribe(projector)
         history = self._manager.runtime.history

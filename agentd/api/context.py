@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from agentd.core.manager import SessionManager
     from agentd.protocol.results import StateSnapshot
+    from agentd.providers.registry import ProviderRegistry
     from agentd.rpc.connection import Connection
 
 
@@ -24,7 +25,10 @@ class Lifecycle(Protocol):
 
     def state_snapshot(self) -> StateSnapshot: ...
 
-    def provider_names(self) -> list[str]: ...
+    @property
+    def providers(self) -> ProviderRegistry:
+        """The provider registry (configuration is read on first use)."""
+        ...
 
     def core(self) -> SessionManager:
         """The session manager, loaded on first use (it is kept off the start-up path)."""

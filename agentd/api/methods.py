@@ -60,6 +60,9 @@ METHODS: tuple[MethodSpec, ...] = (
     MethodSpec("history.list", "HistoryListParams", "HistoryListResult", "history.history_list"),
     MethodSpec("history.get", "HistoryGetParams", "HistoryRecord", "history.history_get"),
     MethodSpec("tools.list", "NoParams", "ToolsListResult", "session.tools_list"),
+    MethodSpec("model.list", "ModelListParams", "ModelListResult", "model.model_list"),
+    MethodSpec("model.select", "ModelSelectParams", "ModelSelectResult", "model.model_select"),
+    MethodSpec("auth.status", "NoParams", "AuthStatusResult", "model.auth_status"),
 )
 #: Client notifications handled without being methods: ``$/cancelRequest`` (the connection's).
 CANCEL_NOTIFICATION = "$/cancelRequest"

@@ -15,6 +15,7 @@ from agentd.core.events import (
     ContextEstimated,
     CoreEvent,
     ExecutedTool,
+    ModelSelected,
     PendingPrompt,
     QueueChanged,
     ReasoningStreamed,
@@ -154,6 +155,7 @@ class Projector:
             TurnFailed: self._failed,
             QueueChanged: self._queue,
             SessionCreated: self._created,
+            ModelSelected: self._selected,
         }
 
     def __call__(self, event: CoreEvent, timestamp: str) -> None:
@@ -280,6 +282,8 @@ class Projector:
             "max_attempts": event.max_attempts,
             "delay_ms": event.delay_ms,
             "reason": event.reason,
+            "kind": event.kind,
+            "message": event.message,
         }
 
     @staticmethod
@@ -300,12 +304,15 @@ class Projector:
 
     @staticmethod
     def _failed(event: TurnFailed) -> tuple[str, ErrorPayload]:
-        return "session.error", {
+        payload: ErrorPayload = {
             "session_id": event.session_id,
             "turn_id": event.turn_id,
             "message": event.message,
             "kind": event.kind,
         }
+        if event.status is not None:
+            payload["status"] = event.status
+        return "session.error", payload
 
     @staticmethod
     def _queue(event: QueueChanged) -> tuple[str, QueueChangedPayload]:
@@ -320,3 +327,9 @@ class Projector:
             "session_id": event.session_id,
             "snapshot": self._state(),
         }
+
+    def _selected(self, event: ModelSelected) -> tuple[str, StateChangedPayload]:
+        payload: StateChangedPayload = {"reason": "model_selected", "snapshot": self._state()}
+        if event.session_id is not None:
+            payload["session_id"] = event.session_id
+        return "state.changed", payload

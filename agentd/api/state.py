@@ -14,21 +14,23 @@ if TYPE_CHECKING:
 def state_snapshot(providers: ProviderRegistry, manager: SessionManager | None) -> StateSnapshot:
     """Providers and sessions as the reference reports them (sessions: none until the core
     is loaded)."""
-    default = providers.default_provider
+    selection = manager.runtime.selection if manager is not None else None
+    provider = selection.provider if selection else providers.default_provider
+    model = selection.model if selection else providers.default_model(provider)
     return {
         "auth": {
             "enabledProviders": providers.configured(),
-            "hasOpenAiToken": False,
+            "hasOpenAiToken": providers.credentials.get("openai", False),
             "hasOpenRouterKey": providers.credentials.get("openrouter", False),
             "hasAntigravityToken": False,
             "antigravityProfile": None,
         },
         "onboarding": {"completed": True},
         "model": {
-            "selectedModel": providers.default_model(default),
-            "selectedThinking": None,
+            "selectedModel": model,
+            "selectedThinking": selection.thinking if selection else None,
             "selectedOpenRouterProvider": None,
-            "selectedProvider": default,
+            "selectedProvider": provider,
         },
         "sessions": (
             {"count": len(manager.sessions), "ids": list(manager.sessions)}

@@ -18,6 +18,7 @@ from agentd.protocol.results import (
     ShutdownResult,
     StateSnapshot,
 )
+from agentd.providers.registry import KNOWN_PROVIDERS
 from agentd.tools import BUILTIN_TOOL_NAMES
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def capabilities(ctx: ApiContext) -> dict[str, Any]:
         "image_inputs": ["path", "data_url"],
         "framing": ["lsp", "ndjson"],
         "event_seq": True,
-        "providers": ctx.lifecycle.provider_names(),
+        # what this server supports; which are configured: state.get / auth.status
+        "providers": list(KNOWN_PROVIDERS),
         "tools": list(BUILTIN_TOOL_NAMES),
         "history": True,
         "approvals": ["auto", "ask", "read_only"],

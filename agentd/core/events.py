@@ -141,6 +141,8 @@ class RetryScheduled:
     max_attempts: int
     delay_ms: int
     reason: str
+    kind: str = "upstream"
+    message: str = ""
 
 
 @attrs.frozen(slots=True)
@@ -164,6 +166,8 @@ class TurnFailed:
     turn_id: str
     kind: str
     message: str
+    #: The HTTP status of a provider's refusal, when there was one.
+    status: int | None = None
 
 
 @attrs.frozen(slots=True)
@@ -175,6 +179,13 @@ class QueueChanged:
 @attrs.frozen(slots=True)
 class SessionCreated:
     session_id: str
+
+
+@attrs.frozen(slots=True)
+class ModelSelected:
+    """``model.select`` changed the daemon's selection, or one session's (``session_id``)."""
+
+    session_id: str | None = None
 
 
 CoreEvent: TypeAlias = (
@@ -193,6 +204,7 @@ CoreEvent: TypeAlias = (
     | TurnFailed
     | QueueChanged
     | SessionCreated
+    | ModelSelected
 )
 #: The events that end a turn: exactly one per turn.
 TURN_ENDS = (TurnCompleted, TurnInterrupted, TurnFailed)

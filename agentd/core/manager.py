@@ -15,7 +15,7 @@ from agentd.core.errors import (
 )
 from agentd.core.events import SessionCreated
 from agentd.core.recorder import SessionRecord
-from agentd.core.runtime import Runtime
+from agentd.core.runtime import ModelSelection, Runtime
 from agentd.core.session import Session
 
 #: Sessions kept in memory at once.
@@ -65,14 +65,26 @@ class SessionManager:
         providers = runtime.providers
         if len(self.sessions) >= MAX_SESSIONS:
             raise Overloaded(f"too many sessions ({MAX_SESSIONS})", retry_after_ms=1000)
-        provider_name = provider or providers.default_provider
+        selection = runtime.selection
+        provider_name = provider or (selection.provider if selection else None)
+        provider_name = provider_name or providers.default_provider
         if provider_name not in providers.known:
             raise InvalidOption(
                 f"provider must be one of: {', '.join(providers.known)}", "provider"
             )
         if not providers.is_configured(provider_name):
             raise ProviderUnavailable(
-                f"provider {provider_name} is not configured (no API key or token)"
+                f"provider {provider_name} is not configured ({providers.missing(provider_name)})"
+            )
+        selected = selection if selection and selection.provider == provider_name else None
+        model_name = model or (
+            selected.model if selected else providers.default_model(provider_name)
+        )
+        if not model_name:
+            raise InvalidOption(
+                f"no model configured for provider {provider_name}: pass `model`, or set one "
+                f"(AGENTD_OPENAI_MODEL, or [providers.{provider_name}] model in config.toml)",
+                "model",
             )
         workspace = runtime.default_cwd if cwd is None else Path(cwd).expanduser()
         if not workspace.is_absolute():
@@ -84,9 +96,11 @@ class SessionManager:
             title=title,
             cwd=workspace.resolve(),
             provider=provider_name,
-            model=model or providers.default_model(provider_name),
+            model=model_name,
             system_prompt=system_prompt or runtime.system_prompt,
             approval_policy=approval_policy or "auto",
+            thinking=selected.thinking if selected and not model else None,
+            pinned=provider is not None or model is not None,
         )
         self.sessions[session.id] = session
         return session
@@ -111,6 +125,16 @@ class SessionManager:
         session.resume(journal.view, SessionRecord(history, session.history_failed, journal))
         self.runtime.bus.emit(SessionCreated(session.id))
         return session
+
+    def select_default(self, selection: ModelSelection) -> None:
+        """``model.select`` without a session: the default of new sessions, and of every
+        session that was not given its own provider or model."""
+        self.runtime.selection = selection
+        for session in self.sessions.values():
+            if not session.pinned:
+                session.select(
+                    selection.provider, selection.model, selection.thinking, pinned=False
+                )
 
     def get(self, session_id: str) -> Session:
         session = self.sessions.get(session_id)

@@ -28,7 +28,16 @@ DEFAULT_SYSTEM_PROMPT = (
     "answering, keep answers short, and say what you changed."
 )
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "ApprovalDecision", "Approver", "Runtime"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "ApprovalDecision", "Approver", "ModelSelection", "Runtime"]
+
+
+@attrs.frozen
+class ModelSelection:
+    """A provider, model and thinking level chosen with ``model.select``."""
+
+    provider: str
+    model: str
+    thinking: str | None = None
 
 
 @attrs.define(eq=False)
@@ -45,6 +54,8 @@ class Runtime:
     history: HistoryWriter | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     shutting_down: bool = False
+    #: The daemon-wide choice of ``model.select`` (``None``: the configured defaults).
+    selection: ModelSelection | None = None
     _ui_ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
 
     def next_ui_message_id(self) -> int:

@@ -34,6 +34,7 @@ from agentd.core.recorder import SessionRecord, answer_every_tool_call, from_sto
 from agentd.core.runtime import Runtime
 from agentd.core.turn import Turn, TurnOutcome
 from agentd.providers.base import ChatMessage, Provider, RequestOptions, ToolCall
+from agentd.providers.models import reasoning_effort
 from agentd.store import RecordView, StoreError
 from agentd.tools.base import ToolResult
 
@@ -69,6 +70,8 @@ class Session:
         model: str,
         system_prompt: str,
         approval_policy: str,
+        thinking: str | None = None,
+        pinned: bool = False,
     ) -> None:
         self.runtime = runtime
         self.id = str(uuid.uuid4())
@@ -79,7 +82,12 @@ class Session:
         self.model = model
         self.system_prompt = system_prompt
         self.approval_policy = approval_policy
+        self.thinking: str | None = None
         self.request_options = RequestOptions()
+        #: Chosen for this session (``session.create`` or ``model.select {session_id}``): a
+        #: daemon-wide ``model.select`` leaves it alone.
+        self.pinned = pinned
+        self._apply_thinking(thinking)
         #: Emit a core event (the bus's own method: this is on the streaming path).
         self.emit: Callable[[CoreEvent], None] = runtime.bus.emit
         self.pending = False
@@ -173,6 +181,24 @@ class Session:
         )
 
     # -- commands --------------------------------------------------------------------------
+
+    def select(
+        self, provider: str, model: str, thinking: str | None, *, pinned: bool = True
+    ) -> None:
+        """Use ``provider``/``model`` from the next model request on (a running turn's next
+        round included, as the reference's global selection does)."""
+        self.provider = provider
+        self.model = model
+        self.pinned = self.pinned or pinned
+        self._apply_thinking(thinking)
+        self.touch()
+
+    def _apply_thinking(self, thinking: str | None) -> None:
+        self.thinking = thinking
+        effort = reasoning_effort(thinking)
+        self.request_options = RequestOptions(
+            reasoning_effort=effort, reasoning_summary="auto" if effort else None
+        )
 
     def send(self, text: str | None, images: Any, enqueue: bool) -> SendOutcome:
         prompt = (text or "").strip()

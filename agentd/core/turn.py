@@ -335,7 +335,7 @@ class Turn:
             self._end_interrupted()
         except ProviderError as exc:
             await self._end("error", exc.kind, exc.message)
-            self._end_error(exc.kind, exc.message)
+            self._end_error(exc.kind, exc.message, status=exc.status)
         except Exception:
             log.exception("turn %s failed", self.id)
             await self._end("error", "upstream", "internal error")
@@ -448,6 +448,8 @@ class Turn:
                             event.max_attempts,
                             event.delay_ms,
                             event.reason,
+                            event.kind,
+                            event.message,
                         )
                     )
                 elif isinstance(event, Done):
@@ -532,10 +534,12 @@ class Turn:
         )
         self._finish(TurnInterrupted(self.host.id, self.id, partial_output=kept))
 
-    def _end_error(self, kind: str, message: str, *, notice: bool = True) -> None:
+    def _end_error(
+        self, kind: str, message: str, *, notice: bool = True, status: int | None = None
+    ) -> None:
         if notice:
             self.host.append_transcript("system", f"inference error: {message}")
-        self._finish(TurnFailed(self.host.id, self.id, kind, message))
+        self._finish(TurnFailed(self.host.id, self.id, kind, message, status))
 
     def _finish(
         self,

@@ -120,6 +120,8 @@ class RetryPayload(TypedDict):
     max_attempts: int
     delay_ms: int
     reason: str
+    kind: str
+    message: str
 
 
 class CompletedPayload(TypedDict):
@@ -139,6 +141,8 @@ class ErrorPayload(TypedDict):
     turn_id: str
     message: str
     kind: str
+    #: The HTTP status of a provider's refusal, when there was one.
+    status: NotRequired[int]
 
 
 class QueueChangedPayload(TypedDict):

@@ -90,3 +90,21 @@ class HistoryGetParams:
 @attrs.frozen
 class CancelParams:
     id: Any = None
+
+
+@attrs.frozen
+class ModelListParams:
+    provider: str | None = None
+    #: Ask the servers again instead of using the cached lists.
+    refresh: bool = False
+
+
+@attrs.frozen
+class ModelSelectParams:
+    model_id: str
+    provider: str
+    #: Not validated (as the reference): an unsupported level becomes the model's default.
+    thinking_level: str | None = None
+    openrouter_provider: str | None = None
+    session_id: str | None = None
+    compress_immediately: bool = False

@@ -192,3 +192,39 @@ class StateSnapshot(TypedDict):
     model: ModelState
     sessions: SessionsState
     skills: SkillsState
+
+
+class ModelOption(TypedDict):
+    """A model in ``model.list``: the reference's ``ModelOption`` keys."""
+
+    id: str
+    provider: str
+    label: str
+    description: str
+    supportedThinkingLevels: NotRequired[list[str]]
+    defaultThinkingLevel: NotRequired[str]
+    contextWindowTokens: NotRequired[int]
+
+
+class ModelListResult(TypedDict):
+    providers: list[str]
+    models: list[ModelOption]
+    selected_model: str
+    selected_thinking: str | None
+    selected_provider: str
+    selected_openrouter_provider: str | None
+
+
+class ModelSelectResult(TypedDict):
+    selected_model: str
+    selected_provider: str
+    selected_thinking: str | None
+    selected_openrouter_provider: str | None
+
+
+class AuthStatusResult(TypedDict):
+    enabled_providers: list[str]
+    has_openai_token: bool
+    has_openrouter_key: bool
+    has_antigravity_token: bool
+    antigravity_profile: str | None

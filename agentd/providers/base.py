@@ -233,7 +233,10 @@ class Retrying:
     attempt: int
     max_attempts: int
     delay_ms: int
+    #: ``kind: message`` of the failure being retried.
     reason: str
+    kind: ErrorKind = "upstream"
+    message: str = ""
 
 
 @attrs.frozen
@@ -256,7 +259,8 @@ CONTENT_EVENTS = (TextDelta, ReasoningDelta, ToolCallRequested)
 class ProviderError(Exception):
     """A model request failed; ``kind`` is one of ``ERROR_KINDS``.
 
-    ``retryable`` defaults by kind; ``retry_after`` is the server's requested wait in seconds.
+    ``retryable`` defaults by kind; ``retry_after`` is the server's requested wait in seconds;
+    ``status`` the HTTP status when the server refused the request.
     """
 
     def __init__(
@@ -266,12 +270,15 @@ class ProviderError(Exception):
         *,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
         self.message = message
         self.retryable = kind in RETRYABLE_KINDS if retryable is None else retryable
         self.retry_after = retry_after
+        #: The HTTP status of the refusal, when there was one.
+        self.status = status
 
 
 class Provider(Protocol):
@@ -285,5 +292,9 @@ class Provider(Protocol):
     name: str
 
     def stream(self, request: ModelRequest) -> ProviderStream: ...
+
+    async def list_models(self) -> list[str]:
+        """The model ids the provider offers (its server's list; may raise ProviderError)."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -36,20 +36,8 @@ _CONTEXT_CODES: Final = frozenset({"context_length_exceeded", "string_above_max_
 _MAX_RETRY_AFTER: Final = 24 * 3600.0
 
 
-class HttpProviderError(ProviderError):
-    """A ``ProviderError`` that also carries the HTTP status, when the server sent one."""
-
-    def __init__(
-        self,
-        kind: ErrorKind,
-        message: str,
-        *,
-        status: int | None = None,
-        retryable: bool | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(kind, message, retryable=retryable, retry_after=retry_after)
-        self.status = status
+#: Kept for the providers' readability: ``ProviderError`` itself carries the HTTP status now.
+HttpProviderError = ProviderError
 
 
 def is_context_overflow(code: object, message: object) -> bool:

@@ -1,18 +1,16 @@
 """Which providers exist, which are configured, and the one instance of each.
 
-Built from ``Settings`` at start-up at no import cost: a provider's module is imported the first
-time a session uses it (the openai SDK alone takes most of a second to import). Every provider is
-handed out wrapped in the retry policy, and the registry owns the instances: ``aclose`` at
-shutdown releases their HTTP clients.
+Built from configuration (``agentd.providers.setup``) at no import cost: a provider's module is
+imported the first time a session uses it. Every configured provider is handed out wrapped in the
+retry policy with its own budget, and the registry owns the instances: ``aclose`` at shutdown
+releases their HTTP clients.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-from agentd.config import Settings
 
 if TYPE_CHECKING:
     from agentd.providers.base import Provider
@@ -24,12 +22,14 @@ FALLBACK_PROVIDER = "scripted"
 
 
 class ProviderConfig(NamedTuple):
-    """How to build one provider: ``factory`` is ``module:callable``, called with ``options``."""
+    """How to build one provider: ``factory`` is ``module:callable``, called with ``options``;
+    ``max_attempts`` is its retry budget (1: no retries)."""
 
     name: str
     factory: str
     options: Mapping[str, Any]
     default_model: str
+    max_attempts: int = 4
 
 
 class ProviderNotConfigured(LookupError):
@@ -51,7 +51,6 @@ class ProviderRegistry:
         default: str = FALLBACK_PROVIDER,
         missing: Mapping[str, str] | None = None,
         credentials: Mapping[str, bool] | None = None,
-        wrap: Callable[[Provider], Provider] | None = None,
         instances: Mapping[str, Provider] | None = None,
     ) -> None:
         """``instances``: providers built elsewhere (an embedding program, tests), served as
@@ -63,7 +62,6 @@ class ProviderRegistry:
         self.credentials = dict(credentials or {})
         self._missing = dict(missing or {})
         self._instances: dict[str, Provider] = dict(instances or {})
-        self._wrap = wrap
         self.default_provider = default if default in self._configs else FALLBACK_PROVIDER
         self.known: tuple[str, ...] = tuple(dict.fromkeys((*KNOWN_PROVIDERS, *self._configs)))
 
@@ -73,6 +71,10 @@ class ProviderRegistry:
 
     def is_configured(self, name: str) -> bool:
         return name in self._configs
+
+    def missing(self, name: str) -> str:
+        """What is missing for ``name`` to be usable (for error messages)."""
+        return self._missing.get(name, "no API key or token")
 
     def default_model(self, name: str) -> str:
         config = self._configs.get(name)
@@ -86,13 +88,19 @@ class ProviderRegistry:
         config = self._configs.get(name)
         if config is None:
             raise ProviderNotConfigured(name, self._missing.get(name, "no API key or token"))
+        from agentd.providers.retry import RetryingProvider, RetryPolicy
+
         module_name, _, attr = config.factory.partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
-        provider = factory(**config.options)
-        if self._wrap is not None:
-            provider = self._wrap(provider)
-        self._instances[name] = provider
-        return provider
+        built: Provider = RetryingProvider(
+            factory(**config.options), RetryPolicy(max_attempts=config.max_attempts)
+        )
+        self._instances[name] = built
+        return built
+
+    def peek(self, name: str) -> Provider | None:
+        """The provider ``name`` if it has been built already (never builds one)."""
+        return self._instances.get(name)
 
     async def aclose(self) -> None:
         """Close every provider built so far (their HTTP clients); errors are not fatal."""
@@ -104,28 +112,3 @@ class ProviderRegistry:
                 import logging
 
                 logging.getLogger("agentd.providers").exception("closing %s failed", provider)
-
-
-def _with_retries(provider: Provider) -> Provider:
-    from agentd.providers.retry import RetryingProvider
-
-    return RetryingProvider(provider)
-
-
-def registry_from_settings(settings: Settings) -> ProviderRegistry:
-    """The providers this daemon can use, from its settings (keys, script directories)."""
-    configs = {
-        "scripted": ProviderConfig(
-            name="scripted",
-            factory="agentd.providers.scripted:ScriptedProvider",
-            options={"script_dirs": settings.script_dirs},
-            default_model="echo",
-        )
-    }
-    credentials = {
-        "openai": settings.openai_api_key is not None,
-        "openrouter": settings.openrouter_api_key is not None,
-    }
-    return ProviderRegistry(
-        configs, default=FALLBACK_PROVIDER, credentials=credentials, wrap=_with_retries
-    )

@@ -53,6 +53,10 @@ class RetryingProvider:
     async def aclose(self) -> None:
         await self.inner.aclose()
 
+    async def list_models(self) -> list[str]:
+        """The inner provider's model ids (not retried: listing is a side path)."""
+        return await self.inner.list_models()
+
     async def stream(self, request: ModelRequest) -> ProviderStream:
         attempt = 1
         while True:
@@ -78,5 +82,7 @@ class RetryingProvider:
                     max_attempts=self.policy.max_attempts,
                     delay_ms=round(delay * 1000),
                     reason=f"{error.kind}: {error.message}",
+                    kind=error.kind,
+                    message=error.message,
                 )
                 await asyncio.sleep(delay)

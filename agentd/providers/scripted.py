@@ -105,6 +105,9 @@ class ScriptedProvider:
         """Model listing for ``model.list``: a scripted "model" is a script name."""
         return self.available_scripts()
 
+    async def list_models(self) -> list[str]:
+        return self.available_scripts()
+
     def find_script(self, name: str) -> Traversable | None:
         """The first ``NAME.json`` on the search path, or ``None``."""
         if not SCRIPT_NAME_RE.fullmatch(name):

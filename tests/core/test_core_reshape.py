@@ -106,7 +106,7 @@ class Harness:
             self.closed_at_end.append(list(inner.closed))
 
     def session(self, **options: Any) -> Session:
-        return self.manager.create(provider="fake", **options)
+        return self.manager.create(provider="fake", model="fake-model", **options)
 
     async def run(self, session: Session, text: str, images: Any = None) -> CoreEvent:
         outcome = session.send(text, images, enqueue=False)
@@ -231,6 +231,8 @@ async def test_retry_twice_then_succeed_announces_each_wait(tmp_path: Path) -> N
         "max_attempts",
         "delay_ms",
         "reason",
+        "kind",
+        "message",
     }
 
 
@@ -330,7 +332,7 @@ async def test_provider_data_round_trips_through_history_and_resume(tmp_path: Pa
     # a new core resumes the record: the next request sends the data back to the model
     resumed_provider = FakeProvider(script_of([TextDelta("again"), Done()]))
     resumed = Harness(tmp_path, resumed_provider, history=True)
-    again = await resumed.manager.create_resumed(record_id, provider="fake")
+    again = await resumed.manager.create_resumed(record_id, provider="fake", model="fake-model")
     assert isinstance(await resumed.run(again, "and now?"), TurnCompleted)
     history = resumed_provider.requests[0].messages
     assistant = next(m for m in history if m.role == "assistant" and m.tool_calls)

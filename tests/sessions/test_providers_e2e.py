@@ -36,6 +36,8 @@ async def test_retries_are_announced_then_the_answer_streams(daemon: AgentdClien
         "max_attempts": 4,
         "delay_ms": 10,
         "reason": "rate_limited: slow down",
+        "kind": "rate_limited",
+        "message": "slow down",
     }
     assert kinds(events)[4:7] == ["session.retry", "session.retry", "status:drafting response..."]
     assert answer_text(events) == "Third time lucky."

@@ -126,6 +126,37 @@ class OpenAIProvider:
         """The events of one model round; consume it under ``contextlib.aclosing``."""
         return self._stream(request)
 
+    async def list_models(self) -> list[str]:
+        """The model ids the server offers (``GET {base}/models``: OpenAI, Ollama, vLLM, …)."""
+        import httpx
+
+        url = self.base_url + "/models"
+        where = _public_url(url)
+        headers = {**self._headers, "Accept": "application/json"}
+        headers.pop("Content-Type", None)
+        try:
+            response = await self._ensure_client().get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, where, "before the response started") from None
+        if response.status_code >= 400:
+            raise status_error(
+                response.status_code,
+                dict(response.headers),
+                response.content[:_ERROR_BODY_LIMIT],
+                where=where,
+                secrets=self._secrets,
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            raise ProviderError("upstream", f"{where} did not answer with JSON") from None
+        rows = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise ProviderError("upstream", f"{where} answered without a model list")
+        return [
+            row["id"] for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)
+        ]
+
     async def aclose(self) -> None:
         """Close the HTTP client and its pooled connections (a later request opens a new one)."""
         client, self._client = self._client, None
