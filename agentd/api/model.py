@@ -16,6 +16,7 @@ from agentd.core.errors import InvalidOption, InvalidState, ProviderUnavailable
 from agentd.core.events import ModelSelected
 from agentd.core.runtime import ModelSelection
 from agentd.protocol import errors
+from agentd.protocol.errors import RpcError
 from agentd.protocol.results import (
     AuthStatusResult,
     ModelListResult,
@@ -128,10 +129,15 @@ async def model_select(ctx: ApiContext, p: ModelSelectParams) -> ModelSelectResu
     if p.compress_immediately:
         raise InvalidState("compress_immediately is not supported yet: context compaction is")
     infos, source = await models_of(ctx, p.provider)
+    if source == "cache" and all(info.id != p.model_id for info in infos):
+        infos, source = await models_of(ctx, p.provider, refresh=True)  # a model pulled since?
     known = {info.id: info for info in infos}
-    if p.model_id not in known and source in ("remote", "local"):
-        raise errors.invalid_params(
-            "model.select", f"unknown model for provider {p.provider}: {p.model_id}", "model_id"
+    if p.model_id not in known and source != "fallback":
+        raise RpcError(  # the reference's message, a specific code and reason
+            errors.INVALID_PARAMS,
+            f"unknown model for provider {p.provider}: {p.model_id}",
+            "unknown_model",
+            field="model_id",
         )
     info = known.get(p.model_id) or describe(p.model_id)
     thinking = normalise_thinking(p.thinking_level, info)
