@@ -240,6 +240,15 @@ class Daemon:
         history = self._manager.runtime.history
         if history is not None:
             self._own(history.warm_up())
+        self._own(self._warm_provider())
+
+    async def _warm_provider(self) -> None:
+        """Import the default provider's code in a worker thread (never fatal)."""
+        providers = self.providers
+        try:
+            await asyncio.to_thread(providers.warm, providers.default_provider)
+        except Exception:
+            log.exception("warming provider %s failed", providers.default_provider)
 
     def _own(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -116,6 +116,7 @@ class LeanDaemon:
         workdir: Path,
         profile_out: Path | None = None,
         home: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         command = [sys.executable]
         if profile_out is not None:
@@ -129,7 +130,7 @@ class LeanDaemon:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             cwd=workdir,
-            env=daemon_env(workdir, home=home),
+            env=env if env is not None else daemon_env(workdir, home=home),
             bufsize=0,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -98,6 +98,17 @@ class ProviderRegistry:
         self._instances[name] = built
         return built
 
+    def warm(self, name: str) -> None:
+        """Import what provider ``name`` needs (its module, and whatever its ``warm()`` loads),
+        so that its first request does not pay for it. Safe to call from a worker thread."""
+        config = self._configs.get(name)
+        if config is None or not config.factory:
+            return
+        module = importlib.import_module(config.factory.partition(":")[0])
+        warm = getattr(module, "warm", None)
+        if callable(warm):
+            warm()
+
     def peek(self, name: str) -> Provider | None:
         """The provider ``name`` if it has been built already (never builds one)."""
         return self._instances.get(name)

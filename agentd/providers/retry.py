@@ -9,6 +9,8 @@ an ordinary ``asyncio.sleep``, so an interrupt ends it at once (``CancelledError
 from __future__ import annotations
 
 import asyncio
+import random
+from collections.abc import Callable
 
 import attrs
 
@@ -31,15 +33,24 @@ class RetryPolicy:
     max_delay_s: float = 30.0
     #: A server asking for longer than this is not waited for (the error ends the turn).
     max_retry_after_s: float = 120.0
+    #: Back-off waits are shortened by up to this fraction at random, so that many sessions
+    #: refused at once do not all come back at once.
+    jitter: float = 0.25
+    random: Callable[[], float] = attrs.field(default=random.random, eq=False, repr=False)
 
     def delay(self, attempt: int, error: ProviderError) -> float | None:
-        """Seconds to wait before ``attempt`` (2, 3, …), or ``None`` when not to retry."""
+        """Seconds to wait before ``attempt`` (2, 3, …), or ``None`` when not to retry.
+
+        The server's ``retry_after`` is honoured as given; otherwise the wait doubles from
+        ``base_delay_s`` up to ``max_delay_s``, with jitter.
+        """
         if not error.retryable or attempt > self.max_attempts:
             return None
         if error.retry_after is not None:
             wait = float(error.retry_after)
             return wait if wait <= self.max_retry_after_s else None
-        return float(min(self.base_delay_s * 2.0 ** (attempt - 2), self.max_delay_s))
+        backoff = min(self.base_delay_s * 2.0 ** (attempt - 2), self.max_delay_s)
+        return float(backoff * (1.0 - self.jitter * self.random()))
 
 
 class RetryingProvider:

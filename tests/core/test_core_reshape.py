@@ -365,3 +365,14 @@ async def test_a_stream_abandoned_by_the_turn_is_closed_before_it_reports(tmp_pa
     end = await harness.run(harness.session(), "hello")
     assert isinstance(end, TurnFailed) and end.message == "internal error"
     assert harness.closed_at_end == [[0]]
+
+
+def test_back_off_doubles_with_jitter_up_to_its_cap_and_honours_retry_after() -> None:
+    policy = RetryPolicy(max_attempts=6, base_delay_s=0.5, max_delay_s=1.5, random=lambda: 1.0)
+    error = ProviderError("upstream", "HTTP 503")
+    waits = [policy.delay(n, error) for n in range(2, 8)]
+    assert waits == [0.375, 0.75, 1.125, 1.125, 1.125, None]  # 25% jitter at its largest
+    assert RetryPolicy(random=lambda: 0.0).delay(2, error) == 0.5
+    assert policy.delay(2, ProviderError("rate_limited", "x", retry_after=7)) == 7
+    assert policy.delay(2, ProviderError("rate_limited", "x", retry_after=999)) is None
+    assert policy.delay(2, ProviderError("auth", "bad key")) is None

@@ -52,6 +52,12 @@ _DRAIN_SECONDS: Final = 0.2
 _DRAIN_BYTES: Final = 64 * 1024
 
 
+def warm() -> None:
+    """Import the HTTP stack now (the daemon calls this off the event loop after its first
+    answer), so a session's first request does not wait ~0.1 s for it."""
+    import httpx  # noqa: F401
+
+
 def default_wire(base_url: str) -> Wire:
     """``responses`` for OpenAI itself; ``chat`` for every other server (the common wire)."""
     return "responses" if urlsplit(base_url).hostname == _OPENAI_HOST else "chat"
