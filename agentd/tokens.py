@@ -53,6 +53,7 @@ __all__ = [
     "count_async",
     "encoding_for",
     "estimate",
+    "is_ready",
     "preload",
     "source_for",
 ]
@@ -218,6 +219,12 @@ class TokenCounter:
             return await asyncio.to_thread(self.count, text, model)
         return self.count(text, model)
 
+    def is_ready(self, model: str | None) -> bool:
+        """True when ``model`` has a known encoding that is already built (counting it costs
+        no load): the core counts exactly only then, and estimates meanwhile."""
+        name = encoding_for(model)
+        return name is not None and self._loaded.get(name) is not None
+
     def _encoding_name(self, model: str | None) -> str | None:
         return encoding_for(model) or self.default_encoding
 
@@ -293,6 +300,11 @@ async def count_async(text: str, model: str | None) -> int:
 def source_for(model: str | None) -> Source:
     """``tiktoken`` if counts for ``model`` are exact, else ``estimate`` (may load, see class)."""
     return _default.source_for(model)
+
+
+def is_ready(model: str | None) -> bool:
+    """See :meth:`TokenCounter.is_ready` (the process-wide counter)."""
+    return _default.is_ready(model)
 
 
 async def preload(model: str | None) -> Source:

@@ -106,7 +106,7 @@ def session_state(session: Session) -> SessionState:
         "conversationProvider": session.conversation_provider,
         "activeSessionId": record.record_id if record else None,
         "contextTokenEstimate": sum(breakdown.values()),
-        "contextTokenSource": "history",
+        "contextTokenSource": session.conversation.source(),
         "contextTokenProvider": session.provider,
         "contextTokenBreakdown": breakdown,
         "title": session.title,
@@ -271,6 +271,7 @@ class Projector:
             "source": event.source,
             "total_tokens_estimate": event.total,
             "breakdown": dict(event.breakdown),
+            "token_source": event.token_source,
         }
 
     @staticmethod

@@ -1,7 +1,10 @@
-"""Context-size estimate in the reference's shape (loaf-behaviour §5.6).
+"""Context-size counting in the reference's shape (loaf-behaviour §5.6).
 
-A cheap character heuristic, computed once per message (``Conversation`` caches it); exact
-token counts come with the tokens module.
+Two counters with one interface: ``ESTIMATE``, the reference's character heuristic (20 tokens a
+message plus a quarter of its collapsed characters), used for models without a known encoding and
+until an encoding has loaded; and ``ExactCounter``, tiktoken with the bundled encoding of the
+model (4 tokens a message, as OpenAI's chat format costs). Each message is counted once, when it
+joins the context (``Conversation`` caches the counts).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from agentd import tokens
 from agentd.providers.base import ChatMessage
 
 _WS = re.compile(r"\s+")
@@ -28,12 +32,85 @@ def text_tokens(text: str) -> int:
     return 0 if not collapsed else 20 + math.ceil(len(collapsed) / 4)
 
 
-def message_tokens(message: ChatMessage) -> int:
-    """One message's share of the context (computed once, when it joins the conversation)."""
-    tokens = 20 + math.ceil(len(_WS.sub(" ", message.text).strip()) / 4)
+#: What an attached image costs in the context (the reference's figure).
+IMAGE_TOKENS = 850
+#: Texts longer than this are counted exactly in a worker thread (the estimate stands in until
+#: then): tiktoken takes ~70 ms a megabyte, too long for the event loop.
+EXACT_INLINE_LIMIT = tokens.THREAD_THRESHOLD
+
+
+class Counter(Protocol):
+    """Counts the tokens of texts; ``key`` tells counts of different counters apart."""
+
+    key: str
+    source: str
+    per_message: int
+
+    def text(self, text: str) -> int: ...
+
+    def arguments(self, text: str) -> int: ...
+
+
+class EstimateCounter:
+    """The reference's heuristic (``source: estimate``)."""
+
+    key = "estimate"
+    source = "estimate"
+    per_message = 20
+
+    @staticmethod
+    def text(text: str) -> int:
+        return math.ceil(len(_WS.sub(" ", text).strip()) / 4)
+
+    @staticmethod
+    def arguments(text: str) -> int:
+        return math.ceil(len(text) / 4)
+
+
+class ExactCounter:
+    """tiktoken with ``model``'s encoding (``source: tiktoken``); only built once it is loaded."""
+
+    source = "tiktoken"
+    per_message = 4
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.key = f"tiktoken:{tokens.encoding_for(model)}"
+
+    def text(self, text: str) -> int:
+        return tokens.count(text, self.model)
+
+    def arguments(self, text: str) -> int:
+        return tokens.count(text, self.model)
+
+
+ESTIMATE = EstimateCounter()
+
+
+def counter_for(model: str) -> Counter:
+    """Exact counting when ``model``'s encoding is known and loaded, else the estimate."""
+    return ExactCounter(model) if tokens.is_ready(model) else ESTIMATE
+
+
+def message_tokens(
+    message: ChatMessage, counter: Counter = ESTIMATE, *, limit: int | None = EXACT_INLINE_LIMIT
+) -> int:
+    """One message's share of the context (computed once, when it joins the conversation).
+
+    Texts longer than ``limit`` are estimated here; ``needs_exact`` says whether to count them
+    again in a worker thread (with ``limit=None``).
+    """
+    text = message.text
+    inline = counter if limit is None or len(text) <= limit else ESTIMATE
+    count = counter.per_message + inline.text(text) + IMAGE_TOKENS * len(message.images)
     for call in message.tool_calls:
-        tokens += math.ceil(len(json.dumps(dict(call.arguments))) / 4) + 8
-    return tokens
+        count += inline.arguments(json.dumps(dict(call.arguments))) + 8
+    return count
+
+
+def needs_exact(message: ChatMessage, counter: Counter) -> bool:
+    """Whether ``message_tokens`` estimated an over-long text that ``counter`` counts exactly."""
+    return counter is not ESTIMATE and len(message.text) > EXACT_INLINE_LIMIT
 
 
 def provider_overhead(provider: str | None) -> int:

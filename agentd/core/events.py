@@ -127,6 +127,9 @@ class ContextEstimated:
     provider: str
     breakdown: Mapping[str, int]
     source: str = "history"
+    #: How the figure was counted: ``tiktoken``, ``provider`` (its reported usage) or
+    #: ``estimate`` (the reference's heuristic).
+    token_source: str = "estimate"
 
     @property
     def total(self) -> int:

@@ -7,6 +7,7 @@ shutdown releases them.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from agentd import tokens
 from agentd.core.events import EventBus
 from agentd.core.policy import ApprovalDecision
 from agentd.core.recorder import HistoryWriter
@@ -57,6 +59,19 @@ class Runtime:
     #: The daemon-wide choice of ``model.select`` (``None``: the configured defaults).
     selection: ModelSelection | None = None
     _ui_ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
+    _warming: set[str] = attrs.field(factory=set)
+
+    def warm_tokens(self, model: str) -> None:
+        """Load ``model``'s token encoding in a worker thread, once, if it has one (counts are
+        estimated until it is loaded; the event loop never waits for the ~0.3 s load)."""
+        if model in self._warming or tokens.encoding_for(model) is None or tokens.is_ready(model):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._warming.add(model)
+        loop.run_in_executor(None, tokens.source_for, model)
 
     def next_ui_message_id(self) -> int:
         """UI message ids are process-wide, shared by all sessions (as the reference)."""

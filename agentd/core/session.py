@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from agentd.clock import iso_now
 from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.errors import InvalidState, Overloaded, SessionBusy
+from agentd.core.estimate import counter_for
 from agentd.core.events import (
     ContextEstimated,
     CoreEvent,
@@ -88,6 +89,7 @@ class Session:
         #: daemon-wide ``model.select`` leaves it alone.
         self.pinned = pinned
         self._apply_thinking(thinking)
+        runtime.warm_tokens(model)
         #: Emit a core event (the bus's own method: this is on the streaming path).
         self.emit: Callable[[CoreEvent], None] = runtime.bus.emit
         self.pending = False
@@ -138,12 +140,15 @@ class Session:
         self.emit(TranscriptAppended(self.id, entry))
 
     def context_breakdown(self, draft: TurnDraft | None = None) -> dict[str, int]:
+        self.conversation.use_counter(counter_for(self.model))
         return self.conversation.breakdown(
             self.system_prompt, self.tools.schema_tokens(self.provider), self.provider, draft
         )
 
     def emit_estimate(self, draft: TurnDraft | None = None) -> None:
-        self.emit(ContextEstimated(self.id, self.provider, self.context_breakdown(draft)))
+        breakdown = self.context_breakdown(draft)
+        source = self.conversation.source()
+        self.emit(ContextEstimated(self.id, self.provider, breakdown, token_source=source))
 
     # -- what a turn asks of its host --------------------------------------------------------
 
@@ -187,6 +192,9 @@ class Session:
     ) -> None:
         """Use ``provider``/``model`` from the next model request on (a running turn's next
         round included, as the reference's global selection does)."""
+        if (provider, model) != (self.provider, self.model):
+            self.conversation.forget_provider_count()
+            self.runtime.warm_tokens(model)
         self.provider = provider
         self.model = model
         self.pinned = self.pinned or pinned
@@ -372,7 +380,9 @@ class Session:
         if turn is not self.turn:
             return
         if outcome.commit:
-            self.conversation.commit(turn.draft)
+            usage = turn.last_usage if outcome.status == "completed" else None
+            reported = usage.input_tokens + usage.output_tokens if usage else None
+            self.conversation.commit(turn.draft, provider_tokens=reported or None)
             self.conversation_provider = self.provider
         self.turn = None
         late = len(self.steers)

@@ -202,7 +202,9 @@ class Turn:
         self.interrupting = False
         self.phase = TurnPhase.CREATED
         #: Messages this turn adds to the model context (kept unless the turn fails).
-        self.draft = TurnDraft()
+        self.draft = TurnDraft(host.conversation.counter)
+        #: The usage the provider reported for this turn's latest model request.
+        self.last_usage: Usage | None = None
         self._task: asyncio.Task[None] | None = None
         loop = asyncio.get_running_loop()
         #: Resolves once the prompt is on disk (``session.send`` answers after it).
@@ -438,6 +440,7 @@ class Turn:
                 elif isinstance(event, MessageData):
                     result.data = event.data
                 elif isinstance(event, Usage):
+                    self.last_usage = event
                     host.emit(UsageReported(host.id, self.id, event))
                 elif isinstance(event, Retrying):
                     host.emit(

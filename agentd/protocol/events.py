@@ -111,6 +111,8 @@ class ContextEstimatePayload(TypedDict):
     source: str
     total_tokens_estimate: int
     breakdown: dict[str, int]
+    #: ``tiktoken``, ``provider`` or ``estimate`` (``source`` stays the reference's ``history``)
+    token_source: str
 
 
 class RetryPayload(TypedDict):

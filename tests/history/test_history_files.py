@@ -163,7 +163,7 @@ async def test_no_secret_reaches_history_events_or_logs(
     assert client.process.stderr is not None
     stderr = asyncio.get_running_loop().create_task(client.process.stderr.read())
     try:
-        sid = await new_session(client, model="env_dump")
+        sid = await new_session(client, provider="scripted", model="env_dump")
         end, events = await run_turn(client, sid, "show me the environment")
         assert end == "session.completed"
         end, _ = await run_turn(client, sid, "and again script:bash")
