@@ -6,6 +6,7 @@ The core raises ``CoreError``s, the store ``StoreError``s and the provider regis
 
 from __future__ import annotations
 
+from agentd.core.compaction import CompactionError
 from agentd.core.errors import (
     CoreError,
     InvalidOption,
@@ -66,4 +67,7 @@ def to_rpc_error(exc: Exception, method: str) -> RpcError | None:
         return store_error(exc)
     if isinstance(exc, ProviderNotConfigured):
         return errors.provider_unavailable(str(exc))
+    if isinstance(exc, CompactionError):
+        message = f"context compaction failed: {exc.message}"
+        return RpcError(errors.INVALID_STATE, message, "compaction_failed", kind=exc.kind)
     return None

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentd.api.context import ApiContext
+from agentd.api.projection import compression_json
 from agentd.core.errors import InvalidOption, InvalidState, ProviderUnavailable
-from agentd.core.events import ModelSelected
+from agentd.core.events import CompactionReason, ModelSelected
 from agentd.core.runtime import ModelSelection
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
@@ -126,8 +127,8 @@ async def model_select(ctx: ApiContext, p: ModelSelectParams) -> ModelSelectResu
             "model.select", "session_id is required when compress_immediately is true", "session_id"
         )
     session = manager.get(p.session_id) if p.session_id is not None else None
-    if p.compress_immediately:
-        raise InvalidState("compress_immediately is not supported yet: context compaction is")
+    if session is not None and p.compress_immediately and session.pending:
+        raise InvalidState("session is busy; compress_immediately needs an idle session")
     infos, source = await models_of(ctx, p.provider)
     if source == "cache" and all(info.id != p.model_id for info in infos):
         infos, source = await models_of(ctx, p.provider, refresh=True)  # a model pulled since?
@@ -143,16 +144,21 @@ async def model_select(ctx: ApiContext, p: ModelSelectParams) -> ModelSelectResu
     thinking = normalise_thinking(p.thinking_level, info)
     selection = ModelSelection(p.provider, p.model_id, thinking)
     if session is not None:
+        switched = session.conversation_provider not in (None, p.provider)
         session.select(selection.provider, selection.model, selection.thinking)
     else:
         manager.select_default(selection)
     manager.runtime.bus.emit(ModelSelected(p.session_id))
-    return {
+    result: ModelSelectResult = {
         "selected_model": selection.model,
         "selected_provider": selection.provider,
         "selected_thinking": selection.thinking,
         "selected_openrouter_provider": None,
     }
+    if session is not None and p.compress_immediately:
+        reason: CompactionReason = "provider_switch" if switched else "auto"
+        result["compression"] = compression_json(await session.compact_now(reason))
+    return result
 
 
 async def auth_status(ctx: ApiContext, p: NoParams) -> AuthStatusResult:

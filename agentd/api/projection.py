@@ -9,9 +9,12 @@ way; the core stays the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentd.core.events import (
+    CompactionCompleted,
+    CompactionFailed,
+    CompactionStarted,
     ContextEstimated,
     CoreEvent,
     ExecutedTool,
@@ -35,6 +38,11 @@ from agentd.core.events import (
 )
 from agentd.protocol.events import (
     ChunkPayload,
+    CompactionAnchorPayload,
+    CompactionCompletedPayload,
+    CompactionFailedPayload,
+    CompactionMergedPayload,
+    CompactionStartedPayload,
     CompletedPayload,
     ContextEstimatePayload,
     ErrorPayload,
@@ -50,10 +58,15 @@ from agentd.protocol.events import (
     ToolResultsPayload,
     UsagePayload,
 )
-from agentd.protocol.results import QueueItemJson, SessionState, TranscriptMessage
+from agentd.protocol.results import (
+    CompressionJson,
+    QueueItemJson,
+    SessionState,
+    TranscriptMessage,
+)
 
 if TYPE_CHECKING:
-    from agentd.core.session import Session
+    from agentd.core.session import Compression, Session
     from agentd.providers.base import ChatMessage
 
 #: Sends one event notification: (type, timestamp, payload).
@@ -87,6 +100,21 @@ def history_message(message: ChatMessage) -> dict[str, Any]:
     if message.tool_call_id is not None:
         out["tool_call_id"] = message.tool_call_id
     return out
+
+
+def compression_json(compression: Compression) -> CompressionJson:
+    limits = compression.limits
+    return {
+        "requested": compression.requested,
+        "applied": compression.applied,
+        "reason": compression.reason,
+        "estimated_tokens_before": compression.tokens_before,
+        "estimated_tokens_after": compression.tokens_after,
+        "model_context_window": limits.window,
+        "target_limit": limits.target,
+        "anchor_event_index_before": 0,
+        "anchor_event_index_after": 0,
+    }
 
 
 def session_state(session: Session) -> SessionState:
@@ -156,6 +184,9 @@ class Projector:
             QueueChanged: self._queue,
             SessionCreated: self._created,
             ModelSelected: self._selected,
+            CompactionStarted: self._compaction_started,
+            CompactionCompleted: self._compaction_completed,
+            CompactionFailed: self._compaction_failed,
         }
 
     def __call__(self, event: CoreEvent, timestamp: str) -> None:
@@ -163,6 +194,10 @@ class Projector:
         payload: Any
         if type(event) is TextStreamed:  # most events are this one: no table lookup
             type_, payload = self._text(event)
+        elif type(event) is CompactionCompleted:  # the reference sends three events here
+            for extra in (self._compaction_anchor(event), self._compaction_merged(event)):
+                self._send(extra[0], timestamp, cast(Any, extra[1]))
+            type_, payload = self._compaction_completed(event)
         else:
             type_, payload = self._table[type(event)](event)
         self._send(type_, timestamp, payload)
@@ -334,3 +369,71 @@ class Projector:
         if event.session_id is not None:
             payload["session_id"] = event.session_id
         return "state.changed", payload
+
+    @staticmethod
+    def _compaction_started(event: CompactionStarted) -> tuple[str, CompactionStartedPayload]:
+        payload: CompactionStartedPayload = {
+            "session_id": event.session_id,
+            "reason": event.reason,
+            "anchor_event_index_before": 0,
+            "event_count": event.message_count,
+            "context_window_tokens": event.context_window,
+        }
+        if event.turn_id is not None:
+            payload["turn_id"] = event.turn_id
+        return "compaction.started", payload
+
+    @staticmethod
+    def _compaction_anchor(event: CompactionCompleted) -> tuple[str, CompactionAnchorPayload]:
+        payload: CompactionAnchorPayload = {
+            "session_id": event.session_id,
+            "reason": event.reason,
+            "anchor_event_index_before": 0,
+            "anchor_event_index_after": 0,
+            "delta_event_count": event.message_count,
+        }
+        if event.turn_id is not None:
+            payload["turn_id"] = event.turn_id
+        return "compaction.anchor_selected", payload
+
+    @staticmethod
+    def _compaction_merged(event: CompactionCompleted) -> tuple[str, CompactionMergedPayload]:
+        payload: CompactionMergedPayload = {
+            "session_id": event.session_id,
+            "summary_updated_at": event.at,
+            "anchor_event_index_after": 0,
+        }
+        if event.turn_id is not None:
+            payload["turn_id"] = event.turn_id
+        return "compaction.summary_merged", payload
+
+    @staticmethod
+    def _compaction_completed(
+        event: CompactionCompleted,
+    ) -> tuple[str, CompactionCompletedPayload]:
+        payload: CompactionCompletedPayload = {
+            "session_id": event.session_id,
+            "compressed": True,
+            "reason": event.reason,
+            "estimated_tokens_before": event.tokens_before,
+            "estimated_tokens_after": event.tokens_after,
+            "model_context_window": event.context_window,
+            "target_limit": event.target,
+            "high_watermark_limit": event.high_watermark,
+            "anchor_event_index_before": 0,
+            "anchor_event_index_after": 0,
+        }
+        if event.turn_id is not None:
+            payload["turn_id"] = event.turn_id
+        return "compaction.completed", payload
+
+    @staticmethod
+    def _compaction_failed(event: CompactionFailed) -> tuple[str, CompactionFailedPayload]:
+        payload: CompactionFailedPayload = {
+            "session_id": event.session_id,
+            "reason": event.reason,
+            "message": event.message,
+        }
+        if event.turn_id is not None:
+            payload["turn_id"] = event.turn_id
+        return "compaction.failed", payload

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentd.api.context import ApiContext
 from agentd.api.errors import store_error
-from agentd.api.projection import queue_item, session_state
+from agentd.api.projection import compression_json, queue_item, session_state
 from agentd.core.runtime import ApprovalDecision, Approver
 from agentd.protocol.results import (
     ClearSessionResult,
@@ -21,6 +21,7 @@ from agentd.protocol.results import (
     QueueListResult,
     QueueRemoveResult,
     SendResult,
+    SessionCompactResult,
     SessionCreateResult,
     SessionState,
     SteerResult,
@@ -140,6 +141,12 @@ async def queue_remove(ctx: ApiContext, p: QueueRemoveParams) -> QueueRemoveResu
 async def clear_session(ctx: ApiContext, p: SessionIdParams) -> ClearSessionResult:
     await ctx.manager.get(p.session_id).clear()
     return {"session_id": p.session_id, "cleared": True}
+
+
+async def compact(ctx: ApiContext, p: SessionIdParams) -> SessionCompactResult:
+    """Summarise an idle session's context now (``compaction.*`` events; reason ``manual``)."""
+    compression = await ctx.manager.get(p.session_id).compact_now()
+    return {"session_id": p.session_id, "compression": compression_json(compression)}
 
 
 async def tools_list(ctx: ApiContext, p: NoParams) -> ToolsListResult:

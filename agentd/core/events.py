@@ -179,6 +179,41 @@ class QueueChanged:
     queue: tuple[PendingPrompt, ...]
 
 
+CompactionReason = Literal["auto", "manual", "provider_switch"]
+
+
+@attrs.frozen(slots=True)
+class CompactionStarted:
+    session_id: str
+    turn_id: str | None
+    reason: CompactionReason
+    #: Messages in the context being summarised.
+    message_count: int
+    context_window: int
+
+
+@attrs.frozen(slots=True)
+class CompactionCompleted:
+    session_id: str
+    turn_id: str | None
+    reason: CompactionReason
+    message_count: int
+    tokens_before: int
+    tokens_after: int
+    context_window: int
+    target: int
+    high_watermark: int
+    at: str
+
+
+@attrs.frozen(slots=True)
+class CompactionFailed:
+    session_id: str
+    turn_id: str | None
+    reason: CompactionReason
+    message: str
+
+
 @attrs.frozen(slots=True)
 class SessionCreated:
     session_id: str
@@ -208,6 +243,9 @@ CoreEvent: TypeAlias = (
     | QueueChanged
     | SessionCreated
     | ModelSelected
+    | CompactionStarted
+    | CompactionCompleted
+    | CompactionFailed
 )
 #: The events that end a turn: exactly one per turn.
 TURN_ENDS = (TurnCompleted, TurnInterrupted, TurnFailed)

@@ -26,6 +26,7 @@ from agentd.providers.base import (
     ToolCall,
 )
 from agentd.store import (
+    Compaction,
     HistoryStore,
     Journal,
     Message,
@@ -301,6 +302,17 @@ class SessionRecord:
         def write() -> None:
             if self.journal is not None:
                 self.journal.append(to_stored(message, turn_id))
+
+        return self._submit(write)
+
+    def compaction(self, summary: str, reason: str, turn_id: str | None) -> asyncio.Future[None]:
+        """Record that the context now starts from ``summary`` (fsync'd: a resume must not
+        replay what was summarised)."""
+
+        def write() -> None:
+            if self.journal is not None:
+                record = Compaction(summary=summary, reason=reason, at=now_iso(), turn_id=turn_id)
+                self.journal.append(record, sync=True)
 
         return self._submit(write)
 

@@ -16,11 +16,25 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import attrs
+
 from agentd.clock import iso_now
+from agentd.core.compaction import (
+    OVERFLOW_NOTE,
+    CompactionError,
+    Limits,
+    limits_for,
+    summarise,
+    summary_message,
+)
 from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.errors import InvalidState, Overloaded, SessionBusy
 from agentd.core.estimate import counter_for
 from agentd.core.events import (
+    CompactionCompleted,
+    CompactionFailed,
+    CompactionReason,
+    CompactionStarted,
     ContextEstimated,
     CoreEvent,
     PendingPrompt,
@@ -45,6 +59,18 @@ log = logging.getLogger("agentd.core")
 MAX_QUEUE = 256
 #: How long ``history.clear_session`` and shutdown wait for an interrupted turn to end.
 TURN_END_TIMEOUT_S = 10.0
+
+
+@attrs.frozen
+class Compression:
+    """What a compaction did (the reference's ``compression`` result)."""
+
+    requested: bool
+    applied: bool
+    reason: str  # none | auto | manual | provider_switch
+    tokens_before: int
+    tokens_after: int
+    limits: Limits
 
 
 class SendOutcome(NamedTuple):
@@ -184,6 +210,118 @@ class Session:
             allowed=self.allowed_tools,
             ask=ask if approver is not None else None,
         )
+
+    # -- compaction --------------------------------------------------------------------------
+
+    def context_total(self, draft: TurnDraft | None = None) -> int:
+        return sum(self.context_breakdown(draft).values())
+
+    async def prepare_context(self, turn_id: str) -> None:
+        """Before a turn's first request: compact when another provider held the conversation
+        or the context is over its model's high watermark (``CompactionError`` if it fails)."""
+        if not len(self.conversation):
+            return
+        switched = self.conversation_provider not in (None, self.provider)
+        if switched:
+            await self.compact("provider_switch", turn_id=turn_id)
+        elif self.context_total() > limits_for(self.model).high_watermark:
+            await self.compact("auto", turn_id=turn_id)
+        else:
+            return
+        self.set_status("thinking...", turn_id)
+
+    async def recover_overflow(self, turn_id: str, draft: TurnDraft, error: str) -> None:
+        """The provider refused the context as too long: summarise it with the running turn's
+        messages, which the summary replaces (the turn then continues from it)."""
+        note = f"{OVERFLOW_NOTE} (turn {turn_id}; the error was: {error})"
+        await self.compact("auto", turn_id=turn_id, draft=draft, note=note)
+        self.append_transcript(
+            "system", "context overflow: the conversation was compressed; continuing."
+        )
+
+    async def compact(
+        self,
+        reason: CompactionReason,
+        *,
+        turn_id: str | None = None,
+        draft: TurnDraft | None = None,
+        note: str | None = None,
+    ) -> Compression:
+        """Summarise the context (and ``draft``'s messages) with the session's provider and
+        start the context over from the summary; recorded in history, announced with the
+        ``compaction.*`` events. ``CompactionError`` when the summariser fails."""
+        limits = limits_for(self.model)
+        messages = self.conversation.request_messages(draft)
+        before = self.context_total(draft)
+        if not messages:
+            return Compression(True, False, "none", before, before, limits)
+        previous = self.conversation_provider
+        self.emit(CompactionStarted(self.id, turn_id, reason, len(messages), limits.window))
+        self.set_status("compressing context...", turn_id)
+        provider = self.model_provider()
+        try:
+            if provider is None:
+                raise CompactionError(f"provider {self.provider} is not available")
+            summary = await summarise(provider, self.model, messages, session_id=self.id, note=note)
+        except CompactionError as exc:
+            self.emit(CompactionFailed(self.id, turn_id, reason, exc.message))
+            raise
+        message = summary_message(summary)
+        self.conversation.replace([message])
+        if draft is not None:
+            draft.reset()
+        self.conversation_provider = self.provider
+        if self.record is not None:
+            self.record.compaction(message.text, reason, turn_id)
+        after = self.context_total(draft)
+        self.emit(
+            CompactionCompleted(
+                self.id,
+                turn_id,
+                reason,
+                len(messages),
+                before,
+                after,
+                limits.window,
+                limits.target,
+                limits.high_watermark,
+                iso_now(),
+            )
+        )
+        if reason == "provider_switch":
+            notice = (
+                f"provider switched: {previous} -> {self.provider}. "
+                f"context compressed ({before:,} -> {after:,} est. tokens)."
+            )
+        elif reason == "manual":
+            notice = f"context compression complete: {before:,} -> {after:,} est. tokens."
+        else:
+            notice = (
+                f"context compression (auto): {before:,} -> {after:,} est. tokens "
+                f"(limit {limits.high_watermark:,} / window {limits.window:,})."
+            )
+        self.append_transcript("system", notice)
+        self.emit_estimate(draft)
+        return Compression(True, True, reason, before, after, limits)
+
+    async def compact_now(self, reason: CompactionReason = "manual") -> Compression:
+        """``session.compact`` (and ``model.select {compress_immediately}``): compact an idle
+        session; prompts sent meanwhile are queued behind it."""
+        if self.pending:
+            raise SessionBusy()
+        if self._clearing or self.runtime.shutting_down:
+            raise InvalidState("session is being cleared or agentd is shutting down")
+        if not len(self.conversation):
+            total = self.context_total()
+            return Compression(True, False, "none", total, total, limits_for(self.model))
+        self.pending = True
+        self._idle.clear()
+        try:
+            return await self.compact(reason)
+        finally:
+            self.pending = False
+            self.set_status("ready")
+            self._drain_queue()
 
     # -- commands --------------------------------------------------------------------------
 
@@ -394,6 +532,10 @@ class Session:
             self.append_transcript(
                 "system", f"{late} steer message(s) were queued too late and not applied."
             )
+        self._drain_queue()
+
+    def _drain_queue(self) -> None:
+        """Start the next queued prompt, or become idle."""
         if self.queue and not self.runtime.shutting_down and not self._clearing:
             item = self.queue.popleft()
             self._queue_changed()

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from agentd.core.compaction import CONTINUE_PROMPT, CompactionError
 from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.events import (
     CoreEvent,
@@ -158,6 +159,14 @@ class TurnHost(Protocol):
         ...
 
     def turn_finished(self, turn: Turn, outcome: TurnOutcome) -> None: ...
+
+    async def prepare_context(self, turn_id: str) -> None:
+        """Compact the context before the first request if it needs it."""
+        ...
+
+    async def recover_overflow(self, turn_id: str, draft: TurnDraft, error: str) -> None:
+        """Compact the context and ``draft`` after the provider refused it as too long."""
+        ...
 
 
 def thought_title(reasoning: str) -> str:
@@ -307,11 +316,22 @@ class Turn:
                 return
             await asyncio.sleep(0)  # let the ``session.send`` response go out first
             self._show_prompt()
+            await host.prepare_context(self.id)
             round_index = 0
+            recovered = False
             while True:
                 round_index += 1
                 self._inject_steers()
-                result = await self._model_round(round_index)
+                try:
+                    result = await self._model_round(round_index)
+                except ProviderError as exc:
+                    if exc.kind != "context_overflow" or recovered:
+                        raise
+                    recovered = True  # once per turn: compact, then continue from the summary
+                    self._round_text = []
+                    await host.recover_overflow(self.id, self.draft, exc.message)
+                    self._record(ChatMessage("user", CONTINUE_PROMPT))
+                    continue
                 if result.calls and result.finish not in ("length", "content_filter"):
                     self._record(
                         ChatMessage(
@@ -338,6 +358,10 @@ class Turn:
         except ProviderError as exc:
             await self._end("error", exc.kind, exc.message)
             self._end_error(exc.kind, exc.message, status=exc.status)
+        except CompactionError as exc:
+            message = f"context compaction failed: {exc.message}"
+            await self._end("error", exc.kind, message)
+            self._end_error(exc.kind, message)
         except Exception:
             log.exception("turn %s failed", self.id)
             await self._end("error", "upstream", "internal error")

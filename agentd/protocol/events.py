@@ -158,6 +158,52 @@ class StateChangedPayload(TypedDict):
     snapshot: StateSnapshot
 
 
+class CompactionStartedPayload(TypedDict):
+    session_id: str
+    turn_id: NotRequired[str]
+    reason: str
+    anchor_event_index_before: int
+    event_count: int
+    context_window_tokens: int
+
+
+class CompactionAnchorPayload(TypedDict):
+    session_id: str
+    turn_id: NotRequired[str]
+    reason: str
+    anchor_event_index_before: int
+    anchor_event_index_after: int
+    delta_event_count: int
+
+
+class CompactionMergedPayload(TypedDict):
+    session_id: str
+    turn_id: NotRequired[str]
+    summary_updated_at: str
+    anchor_event_index_after: int
+
+
+class CompactionCompletedPayload(TypedDict):
+    session_id: str
+    turn_id: NotRequired[str]
+    compressed: bool
+    reason: str
+    estimated_tokens_before: int
+    estimated_tokens_after: int
+    model_context_window: int
+    target_limit: int
+    high_watermark_limit: int
+    anchor_event_index_before: int
+    anchor_event_index_after: int
+
+
+class CompactionFailedPayload(TypedDict):
+    session_id: str
+    turn_id: NotRequired[str]
+    reason: str
+    message: str
+
+
 #: Every event type agentd emits, with its payload type (the schema is generated from this).
 EVENTS: dict[str, type] = {
     "session.status": StatusPayload,
@@ -174,4 +220,9 @@ EVENTS: dict[str, type] = {
     "session.error": ErrorPayload,
     "session.queue.changed": QueueChangedPayload,
     "state.changed": StateChangedPayload,
+    "compaction.started": CompactionStartedPayload,
+    "compaction.anchor_selected": CompactionAnchorPayload,
+    "compaction.summary_merged": CompactionMergedPayload,
+    "compaction.completed": CompactionCompletedPayload,
+    "compaction.failed": CompactionFailedPayload,
 }

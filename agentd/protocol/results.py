@@ -215,11 +215,31 @@ class ModelListResult(TypedDict):
     selected_openrouter_provider: str | None
 
 
+class CompressionJson(TypedDict):
+    """What a compaction did (the reference's ``compression``)."""
+
+    requested: bool
+    applied: bool
+    reason: str
+    estimated_tokens_before: int
+    estimated_tokens_after: int
+    model_context_window: int
+    target_limit: int
+    anchor_event_index_before: int
+    anchor_event_index_after: int
+
+
+class SessionCompactResult(TypedDict):
+    session_id: str
+    compression: CompressionJson
+
+
 class ModelSelectResult(TypedDict):
     selected_model: str
     selected_provider: str
     selected_thinking: str | None
     selected_openrouter_provider: str | None
+    compression: NotRequired[CompressionJson]
 
 
 class AuthStatusResult(TypedDict):

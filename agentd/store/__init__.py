@@ -22,6 +22,7 @@ from agentd.store.index import HistoryIndex, RefreshStats
 from agentd.store.journal import FSYNC_POLICIES, FsyncPolicy, IndexSink, Journal, is_sync_point
 from agentd.store.reader import Problem, RecordView, read_record
 from agentd.store.records import (
+    Compaction,
     Message,
     MetaUpdate,
     QueuedPrompt,
@@ -39,6 +40,7 @@ from agentd.store.timefmt import now_iso
 
 __all__ = [
     "FSYNC_POLICIES",
+    "Compaction",
     "FsyncPolicy",
     "HistoryIndex",
     "HistoryNotFoundError",

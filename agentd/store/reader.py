@@ -65,6 +65,8 @@ class RecordView:
     size: int
     #: Prompts that were queued but whose turn never started (a crash or shutdown came first).
     unstarted_prompts: tuple[QueuedPrompt, ...] = ()
+    #: The last compaction: its summary and how many messages (from the start) it replaced.
+    compacted: tuple[str, int] | None = None
 
     @property
     def failed_turn_ids(self) -> frozenset[str]:
@@ -76,13 +78,16 @@ class RecordView:
         return turn_id is not None and turn_id in self.failed_turn_ids
 
     def context_messages(self) -> list[Message]:
-        """The messages a resumed session sends to the model: failed turns left out (§5)."""
+        """The messages a resumed session sends to the model: failed turns left out (§5), and
+        after a compaction its summary (as an assistant message) then what came after it."""
         failed = self.failed_turn_ids
-        return [
-            m
-            for m, turn in zip(self.messages, self.message_turn_ids, strict=True)
-            if turn is None or turn not in failed
-        ]
+        start = 0
+        head: list[Message] = []
+        if self.compacted is not None:
+            summary, start = self.compacted
+            head = [Message(role="assistant", text=summary)]
+        pairs = zip(self.messages[start:], self.message_turn_ids[start:], strict=True)
+        return head + [m for m, turn in pairs if turn is None or turn not in failed]
 
     def summary(self) -> Summary:
         return Summary(
@@ -166,6 +171,7 @@ def view_from(path: Path, result: ParseResult) -> RecordView | None:
         problems=result.problems,
         size=result.size,
         unstarted_prompts=tuple(state.queued.values()),
+        compacted=state.compacted,
     )
 
 

@@ -337,11 +337,45 @@ class QueuedPrompt:
         )
 
 
-Record: TypeAlias = SessionMeta | Message | TurnStart | TurnEnd | MetaUpdate | QueuedPrompt
+@attrs.frozen
+class Compaction:
+    """The context was compacted: from here on the model context starts from ``summary``.
+
+    Appended like every record (the file is never rewritten): a reader keeps every message for
+    the transcript and resumes the model context from the last compaction's summary plus the
+    messages written after it.
+    """
+
+    TYPE: ClassVar[str] = "compaction"
+
+    summary: str
+    reason: str
+    at: str
+    turn_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.TYPE, "summary": self.summary, "reason": self.reason}
+        _put(out, "turn_id", self.turn_id)
+        out["at"] = self.at
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Compaction:
+        return cls(
+            summary=_str(data, "summary"),
+            reason=_str(data, "reason"),
+            at=_str(data, "at"),
+            turn_id=_opt_str(data, "turn_id"),
+        )
+
+
+Record: TypeAlias = (
+    SessionMeta | Message | TurnStart | TurnEnd | MetaUpdate | QueuedPrompt | Compaction
+)
 
 _DECODERS: dict[str, Any] = {
     cls.TYPE: cls.from_dict
-    for cls in (SessionMeta, Message, TurnStart, TurnEnd, MetaUpdate, QueuedPrompt)
+    for cls in (SessionMeta, Message, TurnStart, TurnEnd, MetaUpdate, QueuedPrompt, Compaction)
 }
 
 
@@ -376,6 +410,9 @@ def redact_record(record: Record) -> Record:
         return attrs.evolve(record, text=text, tool_calls=calls)
     if isinstance(record, SessionMeta | MetaUpdate) and record.title is not None:
         return attrs.evolve(record, title=redact(record.title))
+    if isinstance(record, Compaction):
+        summary = redact(record.summary)
+        return record if summary is record.summary else attrs.evolve(record, summary=summary)
     if isinstance(record, TurnEnd) and record.message is not None:
         return attrs.evolve(record, message=redact(record.message))
     if isinstance(record, QueuedPrompt):

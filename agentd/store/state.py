@@ -12,6 +12,7 @@ from typing import Any, Literal
 import attrs
 
 from agentd.store.records import (
+    Compaction,
     Message,
     MetaUpdate,
     QueuedPrompt,
@@ -90,6 +91,8 @@ class RecordState:
         self.open_turn: str | None = None
         #: Queued prompts whose turn never started, by id (a crash or shutdown left them).
         self.queued: dict[str, QueuedPrompt] = {}
+        #: The last compaction's summary and the number of messages it replaced.
+        self.compacted: tuple[str, int] | None = None
 
     def apply(self, record: Record) -> None:
         if isinstance(record, Message):
@@ -119,6 +122,8 @@ class RecordState:
             self._apply_meta_update(record)
         elif isinstance(record, QueuedPrompt) and self.keep_messages:
             self.queued[record.id] = record
+        elif isinstance(record, Compaction) and self.keep_messages:
+            self.compacted = (record.summary, len(self.messages))
 
     def _apply_message(self, message: Message) -> None:
         self.message_count += 1

@@ -10,7 +10,7 @@ from agentd import tokens
 from agentd.api.projection import session_state
 from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.estimate import ESTIMATE, ExactCounter, message_tokens
-from agentd.providers.base import ChatMessage, Done, TextDelta, Usage
+from agentd.providers.base import ChatMessage, Done, TextDelta, ToolCall, ToolCallRequested, Usage
 
 from .test_core_reshape import FakeProvider, Harness, script_of
 
@@ -124,3 +124,44 @@ async def test_an_over_long_text_is_counted_exactly_off_the_loop() -> None:
         if done != estimated:
             break
     assert done == 4 + exact(huge)
+
+
+async def test_the_estimate_follows_steers_and_resume(tmp_path: Path) -> None:
+    await tokens.preload("gpt-4o")
+    steered = asyncio.Event()
+
+    async def play(request, index):  # type: ignore[no-untyped-def]
+        if index == 0:
+            yield ToolCallRequested(ToolCall("c1", "list_dir", {"dir_path": "."}))
+            await steered.wait()
+            yield Done("tool_calls")
+        else:
+            yield TextDelta("done")
+            yield Done()
+
+    harness = Harness(tmp_path, FakeProvider(play), history=True)
+    session = harness.manager.create(provider="fake", model="gpt-4o")
+    session.send("look", None, enqueue=False)
+    assert session.turn is not None
+    turn = session.turn
+    await asyncio.sleep(0.05)
+    assert session.steer("and be brief")
+    steered.set()
+    await asyncio.wait_for(asyncio.shield(turn.outcome), 10)
+    counter = ExactCounter("gpt-4o")
+
+    def counted(history: object) -> int:
+        return sum(message_tokens(m, counter) for m in history)  # type: ignore[attr-defined]
+
+    assert "and be brief" in [m.text for m in session.history]
+    state = session_state(session)
+    assert state["contextTokenBreakdown"]["conversation_tokens"] == counted(session.history)
+    record_id = session.record.record_id if session.record else None
+    await harness.manager.shutdown(5)
+    resumed = Harness(tmp_path, FakeProvider(play), history=True)
+    again = await resumed.manager.create_resumed(record_id or "", provider="fake", model="gpt-4o")
+    state = session_state(again)
+    assert state["contextTokenSource"] == "tiktoken"
+    assert state["contextTokenBreakdown"]["conversation_tokens"] == counted(again.history)
+    assert [m.text for m in again.history] == [m.text for m in session.history]
+    await resumed.manager.shutdown(5)
