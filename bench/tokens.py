@@ -178,8 +178,34 @@ def main() -> None:
     )
     figures["stall_ms"] = {"inline": inline * 1e3, "count_async": threaded * 1e3}
 
+    figures["estimate_update_us"] = estimate_updates(parts["prose"])
+
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def estimate_updates(text: str) -> dict[str, float]:
+    """One estimate update (a message joins, then the breakdown) at growing conversation sizes:
+    the target is a constant cost, under 1 ms, at 10,000 messages."""
+    from agentd.core.conversation import Conversation
+    from agentd.core.estimate import ExactCounter
+    from agentd.providers.base import ChatMessage
+
+    counter = ExactCounter("gpt-4o")
+    messages = [ChatMessage("user", text[i % 5000 : i % 5000 + 400]) for i in range(10_000)]
+    print("\nestimate update (a 400-char message joins, then the breakdown), exact counts:")
+    out: dict[str, float] = {}
+    for size in (10, 1_000, 10_000):
+        conversation = Conversation(messages[:size], counter)
+        extra = ChatMessage("assistant", text[:400])
+
+        def update(c: Conversation = conversation, m: ChatMessage = extra) -> None:
+            c.extend([m])
+            c.breakdown("system prompt", 1000, "openai")
+
+        out[str(size)] = best(update, 200) * 1e6
+        print(f"  {size:>6,} messages: {out[str(size)]:7.1f} µs")
+    return out
 
 
 if __name__ == "__main__":
