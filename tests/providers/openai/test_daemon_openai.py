@@ -230,3 +230,67 @@ async def test_an_unconfigured_provider_names_what_is_missing(tmp_path: Path) ->
     error = answer["error"]
     assert (error["code"], error["data"]["reason"]) == (-32004, "provider_unavailable")
     assert "OPENAI_API_KEY" in error["message"] and "OPENAI_BASE_URL" in error["message"]
+
+
+FAILURES = [
+    # (transcript or error body, reply options, kind, partial text kept)
+    ("error_midstream", {}, "upstream", True),
+    ("partial", {"after": "reset"}, "network", True),
+    ("partial", {"after": "stall"}, "timeout", True),
+    ("error_context.json", {"status": 400}, "context_overflow", False),
+]
+
+
+@pytest.mark.parametrize("wire", WIRES)
+@pytest.mark.parametrize(("name", "options", "kind", "partial"), FAILURES)
+async def test_failures_end_the_turn_with_their_kind(
+    wire: str,
+    name: str,
+    options: dict[str, Any],
+    kind: str,
+    partial: bool,
+    server: FakeServer,
+    spawn: Spawn,
+    tmp_path: Path,
+) -> None:
+    if name.endswith(".json"):
+        reply = Reply(options["status"], fixture(name), content_type="application/json")
+        server.queue(reply, reply)  # a context overflow is compacted once, then retried once
+    else:
+        server.queue(Reply(body=fixture(f"{wire}_{name}.sse"), **options))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("[providers.openai]\nstall_timeout = 0.5\nmax_attempts = 1\n")
+    client = await spawn(_env(tmp_path, server, wire))
+    _, events = await turn(client, "hello")
+    (end,) = terminal_events(events)
+    assert end["type"] == "session.error" and end["payload"]["kind"] == kind
+    assert bool(answer_text(events)) is partial
+    assert server.requests[0].json["model"] == "gpt-4.1-mini"
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_reasoning_streams_as_thoughts_then_the_answer(
+    wire: str, server: FakeServer, spawn: Spawn, tmp_path: Path
+) -> None:
+    server.queue(Reply(body=fixture(f"{wire}_reasoning.sse")))
+    client = await spawn(_env(tmp_path, server, wire))
+    _, events = await turn(client, "hi")
+    thoughts = [
+        e["payload"]["chunk"]["segments"][0]["text"]
+        for e in events
+        if e["type"] == "session.stream.chunk" and e["payload"]["chunk"]["thoughts"]
+    ]
+    assert thoughts and answer_text(events)
+    assert [e["type"] for e in terminal_events(events)] == ["session.completed"]
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_keep_alives_and_malformed_lines_are_skipped(
+    wire: str, server: FakeServer, spawn: Spawn, tmp_path: Path
+) -> None:
+    server.queue(Reply(body=fixture(f"{wire}_noisy.sse"), chunk_size=5))
+    client = await spawn(_env(tmp_path, server, wire))
+    _, events = await turn(client, "hi")
+    assert [e["type"] for e in terminal_events(events)] == ["session.completed"]
+    assert answer_text(events)
