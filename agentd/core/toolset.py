@@ -31,11 +31,16 @@ class ToolSet:
     def declared(self) -> tuple[ToolSpec, ...]:
         """The declarations sent to the model (built once: the set is fixed)."""
         if self._declared is None:
-            self._declared = tuple(
-                ToolSpec(t["name"], t["description"], t["input_schema"])
-                for t in self.registry.specs()
-            )
+            self._declared = tuple(self._spec(t) for t in self.registry.specs())
         return self._declared
+
+    def _spec(self, row: Mapping[str, Any]) -> ToolSpec:
+        """A native tool (``apply_patch``) is declared as such; providers without it fall back."""
+        tool = self.registry.get(row["name"])
+        native = getattr(tool, "native_type", None)
+        if isinstance(native, str):
+            return ToolSpec(row["name"], row["description"], row["input_schema"], "native", native)
+        return ToolSpec(row["name"], row["description"], row["input_schema"])
 
     def schema_tokens(self, provider: str | None) -> int:
         """What the declarations cost in the context of ``provider`` (computed once each)."""
