@@ -59,7 +59,7 @@ METHODS: tuple[MethodSpec, ...] = (
     ),
     MethodSpec("history.list", "HistoryListParams", "HistoryListResult", "history.history_list"),
     MethodSpec("history.get", "HistoryGetParams", "HistoryRecord", "history.history_get"),
-    MethodSpec("tools.list", "NoParams", "ToolsListResult", "session.tools_list"),
+    MethodSpec("tools.list", "ToolsListParams", "ToolsListResult", "session.tools_list"),
 )
 #: Client notifications handled without being methods: ``$/cancelRequest`` (the connection's).
 CANCEL_NOTIFICATION = "$/cancelRequest"

@@ -15,6 +15,7 @@ from agentd.core.events import (
     ContextEstimated,
     CoreEvent,
     ExecutedTool,
+    McpStatusChanged,
     PendingPrompt,
     QueueChanged,
     ReasoningStreamed,
@@ -39,6 +40,7 @@ from agentd.protocol.events import (
     ErrorPayload,
     ExecutedToolJson,
     InterruptedPayload,
+    McpStatusPayload,
     MessageAppendedPayload,
     QueueChangedPayload,
     RetryPayload,
@@ -154,6 +156,7 @@ class Projector:
             TurnFailed: self._failed,
             QueueChanged: self._queue,
             SessionCreated: self._created,
+            McpStatusChanged: self._mcp_status,
         }
 
     def __call__(self, event: CoreEvent, timestamp: str) -> None:
@@ -320,3 +323,16 @@ class Projector:
             "session_id": event.session_id,
             "snapshot": self._state(),
         }
+
+    @staticmethod
+    def _mcp_status(event: McpStatusChanged) -> tuple[str, McpStatusPayload]:
+        payload: McpStatusPayload = {
+            "session_id": event.session_id,
+            "server": event.server,
+            "status": event.status,
+        }
+        if event.reason is not None:
+            payload["reason"] = event.reason
+        if event.status == "ready":
+            payload["tools"] = list(event.tools)
+        return "session.mcp.status", payload

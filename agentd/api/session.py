@@ -31,13 +31,13 @@ from agentd.store import StoreError
 
 if TYPE_CHECKING:
     from agentd.protocol.methods import (
-        NoParams,
         QueueRemoveParams,
         SessionCreateParams,
         SessionIdParams,
         SessionInterruptParams,
         SessionSendParams,
         SessionSteerParams,
+        ToolsListParams,
     )
 
 log = logging.getLogger("agentd.api")
@@ -76,13 +76,14 @@ def make_approver(ctx: ApiContext, timeout: float) -> Approver:
 
 async def create(ctx: ApiContext, p: SessionCreateParams) -> SessionCreateResult:
     manager = ctx.manager
-    options = {
+    options: dict[str, Any] = {
         "title": p.title,
         "cwd": p.cwd,
         "provider": p.provider,
         "model": p.model,
         "system_prompt": p.system_prompt,
         "approval_policy": p.approval_policy,
+        "mcp_servers": p.mcp_servers,
     }
     if p.resume_id is None:
         session = manager.create(**options)
@@ -142,5 +143,9 @@ async def clear_session(ctx: ApiContext, p: SessionIdParams) -> ClearSessionResu
     return {"session_id": p.session_id, "cleared": True}
 
 
-async def tools_list(ctx: ApiContext, p: NoParams) -> ToolsListResult:
-    return {"tools": ctx.manager.runtime.tools.specs()}
+async def tools_list(ctx: ApiContext, p: ToolsListParams) -> ToolsListResult:
+    if p.session_id is None:
+        return {"tools": ctx.manager.runtime.tools.specs()}
+    tools = ctx.manager.get(p.session_id).tools
+    await tools.ready()  # its MCP servers: started now if no turn has yet (bounded)
+    return {"tools": tools.specs()}

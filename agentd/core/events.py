@@ -177,6 +177,20 @@ class SessionCreated:
     session_id: str
 
 
+McpStatus = Literal["starting", "ready", "failed"]
+
+
+@attrs.frozen(slots=True)
+class McpStatusChanged:
+    """An MCP server of a session is starting, ready (with its tools' names) or failed."""
+
+    session_id: str
+    server: str
+    status: McpStatus
+    reason: str | None = None
+    tools: tuple[str, ...] = ()
+
+
 CoreEvent: TypeAlias = (
     StatusChanged
     | TranscriptAppended
@@ -193,6 +207,7 @@ CoreEvent: TypeAlias = (
     | TurnFailed
     | QueueChanged
     | SessionCreated
+    | McpStatusChanged
 )
 #: The events that end a turn: exactly one per turn.
 TURN_ENDS = (TurnCompleted, TurnInterrupted, TurnFailed)

@@ -152,6 +152,17 @@ class StateChangedPayload(TypedDict):
     snapshot: StateSnapshot
 
 
+class McpStatusPayload(TypedDict):
+    """``session.mcp.status``: an MCP server of the session starting, ready or failed."""
+
+    session_id: str
+    server: str
+    status: Literal["starting", "ready", "failed"]
+    reason: NotRequired[str]
+    #: The qualified names of its tools (``ready`` only).
+    tools: NotRequired[list[str]]
+
+
 #: Every event type agentd emits, with its payload type (the schema is generated from this).
 EVENTS: dict[str, type] = {
     "session.status": StatusPayload,
@@ -168,4 +179,5 @@ EVENTS: dict[str, type] = {
     "session.error": ErrorPayload,
     "session.queue.changed": QueueChangedPayload,
     "state.changed": StateChangedPayload,
+    "session.mcp.status": McpStatusPayload,
 }

@@ -32,6 +32,8 @@ class ToolResult:
     ok: bool
     output: Any
     error: str | None = None
+    #: Images for the model (``{mimeType, dataUrl}``), e.g. an MCP tool's screenshot.
+    images: tuple[Mapping[str, str], ...] = ()
 
 
 class Tool(Protocol):
