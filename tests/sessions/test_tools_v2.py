@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from agentd.client import AgentdClient, Event, RpcError
+from agentd.client import AgentdClient, AgentdError, Event
 
 from .conftest import FIXTURE_SCRIPTS, first, new_session, terminal_events
 
@@ -177,7 +177,7 @@ async def test_two_sessions_with_different_servers(daemon: AgentdClient) -> None
     ],
 )
 async def test_bad_mcp_servers_param(daemon: AgentdClient, servers: Any, fragment: str) -> None:
-    with pytest.raises(RpcError) as caught:
+    with pytest.raises(AgentdError) as caught:
         await daemon.call("session.create", {"mcp_servers": servers})
     assert caught.value.code == -32602
     assert fragment in caught.value.message
