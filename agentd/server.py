@@ -67,12 +67,15 @@ def build_manager(settings: Settings, bus: EventBus, providers: ProviderRegistry
     from agentd.core.recorder import HistoryWriter
     from agentd.core.runtime import Runtime
     from agentd.core.toolset import ToolSet
+    from agentd.tools.config import load_tool_config
     from agentd.tools.registry import default_registry
 
+    tool_config = load_tool_config(settings.home or default_home())
     runtime = Runtime(
         bus=bus,
         providers=providers,
-        tools=ToolSet(default_registry()),
+        tools=ToolSet(default_registry(), tool_config.max_calls_per_round),
+        tool_config=tool_config,
         default_cwd=settings.cwd,
         history=HistoryWriter(settings.home or default_home(), settings.fsync),
     )

@@ -59,11 +59,11 @@ METHODS: tuple[MethodSpec, ...] = (
     ),
     MethodSpec("history.list", "HistoryListParams", "HistoryListResult", "history.history_list"),
     MethodSpec("history.get", "HistoryGetParams", "HistoryRecord", "history.history_get"),
-    MethodSpec("tools.list", "NoParams", "ToolsListResult", "session.tools_list"),
     MethodSpec("session.compact", "SessionIdParams", "SessionCompactResult", "session.compact"),
     MethodSpec("model.list", "ModelListParams", "ModelListResult", "model.model_list"),
     MethodSpec("model.select", "ModelSelectParams", "ModelSelectResult", "model.model_select"),
     MethodSpec("auth.status", "NoParams", "AuthStatusResult", "model.auth_status"),
+    MethodSpec("tools.list", "ToolsListParams", "ToolsListResult", "session.tools_list"),
 )
 #: Client notifications handled without being methods: ``$/cancelRequest`` (the connection's).
 CANCEL_NOTIFICATION = "$/cancelRequest"

@@ -18,6 +18,7 @@ from agentd.core.events import (
     ContextEstimated,
     CoreEvent,
     ExecutedTool,
+    McpStatusChanged,
     ModelSelected,
     PendingPrompt,
     QueueChanged,
@@ -48,6 +49,7 @@ from agentd.protocol.events import (
     ErrorPayload,
     ExecutedToolJson,
     InterruptedPayload,
+    McpStatusPayload,
     MessageAppendedPayload,
     QueueChangedPayload,
     RetryPayload,
@@ -187,6 +189,7 @@ class Projector:
             CompactionStarted: self._compaction_started,
             CompactionCompleted: self._compaction_completed,
             CompactionFailed: self._compaction_failed,
+            McpStatusChanged: self._mcp_status,
         }
 
     def __call__(self, event: CoreEvent, timestamp: str) -> None:
@@ -437,3 +440,16 @@ class Projector:
         if event.turn_id is not None:
             payload["turn_id"] = event.turn_id
         return "compaction.failed", payload
+
+    @staticmethod
+    def _mcp_status(event: McpStatusChanged) -> tuple[str, McpStatusPayload]:
+        payload: McpStatusPayload = {
+            "session_id": event.session_id,
+            "server": event.server,
+            "status": event.status,
+        }
+        if event.reason is not None:
+            payload["reason"] = event.reason
+        if event.status == "ready":
+            payload["tools"] = list(event.tools)
+        return "session.mcp.status", payload

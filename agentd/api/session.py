@@ -32,13 +32,13 @@ from agentd.store import StoreError
 
 if TYPE_CHECKING:
     from agentd.protocol.methods import (
-        NoParams,
         QueueRemoveParams,
         SessionCreateParams,
         SessionIdParams,
         SessionInterruptParams,
         SessionSendParams,
         SessionSteerParams,
+        ToolsListParams,
     )
 
 log = logging.getLogger("agentd.api")
@@ -77,13 +77,14 @@ def make_approver(ctx: ApiContext, timeout: float) -> Approver:
 
 async def create(ctx: ApiContext, p: SessionCreateParams) -> SessionCreateResult:
     manager = ctx.manager
-    options = {
+    options: dict[str, Any] = {
         "title": p.title,
         "cwd": p.cwd,
         "provider": p.provider,
         "model": p.model,
         "system_prompt": p.system_prompt,
         "approval_policy": p.approval_policy,
+        "mcp_servers": p.mcp_servers,
     }
     if p.resume_id is None:
         session = manager.create(**options)
@@ -149,5 +150,9 @@ async def compact(ctx: ApiContext, p: SessionIdParams) -> SessionCompactResult:
     return {"session_id": p.session_id, "compression": compression_json(compression)}
 
 
-async def tools_list(ctx: ApiContext, p: NoParams) -> ToolsListResult:
-    return {"tools": ctx.manager.runtime.tools.specs()}
+async def tools_list(ctx: ApiContext, p: ToolsListParams) -> ToolsListResult:
+    if p.session_id is None:
+        return {"tools": ctx.manager.runtime.tools.specs()}
+    tools = ctx.manager.get(p.session_id).tools
+    await tools.ready()  # its MCP servers: started now if no turn has yet (bounded)
+    return {"tools": tools.specs()}

@@ -226,6 +226,20 @@ class ModelSelected:
     session_id: str | None = None
 
 
+McpStatus = Literal["starting", "ready", "failed"]
+
+
+@attrs.frozen(slots=True)
+class McpStatusChanged:
+    """An MCP server of a session is starting, ready (with its tools' names) or failed."""
+
+    session_id: str
+    server: str
+    status: McpStatus
+    reason: str | None = None
+    tools: tuple[str, ...] = ()
+
+
 CoreEvent: TypeAlias = (
     StatusChanged
     | TranscriptAppended
@@ -246,6 +260,7 @@ CoreEvent: TypeAlias = (
     | CompactionStarted
     | CompactionCompleted
     | CompactionFailed
+    | McpStatusChanged
 )
 #: The events that end a turn: exactly one per turn.
 TURN_ENDS = (TurnCompleted, TurnInterrupted, TurnFailed)

@@ -17,6 +17,7 @@ from agentd.core.events import SessionCreated
 from agentd.core.recorder import SessionRecord
 from agentd.core.runtime import ModelSelection, Runtime
 from agentd.core.session import Session
+from agentd.tools.mcp.config import McpConfigError, parse_list
 
 #: Sessions kept in memory at once.
 MAX_SESSIONS = 10_000
@@ -38,6 +39,7 @@ class SessionManager:
         model: str | None = None,
         system_prompt: str | None = None,
         approval_policy: str | None = None,
+        mcp_servers: Any = None,
     ) -> Session:
         session = self._new(
             title=title,
@@ -46,6 +48,7 @@ class SessionManager:
             model=model,
             system_prompt=system_prompt,
             approval_policy=approval_policy,
+            mcp_servers=mcp_servers,
         )
         self.runtime.bus.emit(SessionCreated(session.id))
         return session
@@ -59,6 +62,7 @@ class SessionManager:
         model: str | None = None,
         system_prompt: str | None = None,
         approval_policy: str | None = None,
+        mcp_servers: Any = None,
     ) -> Session:
         """A new session, checked and registered but not yet announced."""
         runtime = self.runtime
@@ -91,6 +95,10 @@ class SessionManager:
             workspace = runtime.default_cwd / workspace
         if not workspace.is_dir():
             raise InvalidOption("`cwd` must be an existing directory", "cwd")
+        try:
+            servers = [] if mcp_servers is None else parse_list(mcp_servers)
+        except McpConfigError as exc:
+            raise InvalidOption(str(exc), "mcp_servers") from None
         session = Session(
             runtime,
             title=title,
@@ -102,6 +110,7 @@ class SessionManager:
             thinking=selected.thinking if selected and not model else None,
             pinned=provider is not None or model is not None,
         )
+        session.use_mcp_servers(servers)
         self.sessions[session.id] = session
         return session
 

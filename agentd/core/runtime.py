@@ -21,6 +21,7 @@ from agentd.core.policy import ApprovalDecision
 from agentd.core.recorder import HistoryWriter
 from agentd.core.toolset import ToolSet
 from agentd.providers.registry import ProviderRegistry
+from agentd.tools.config import ToolConfig
 
 #: Asks the client whether a tool call may run: (session_id, turn_id, call) → (decision, message).
 Approver = Callable[[str, str, Mapping[str, Any]], Awaitable[tuple[ApprovalDecision, str | None]]]
@@ -55,6 +56,8 @@ class Runtime:
     #: Where turns are recorded; ``None`` keeps sessions in memory only (unit tests).
     history: HistoryWriter | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    #: ``config.toml``'s tool settings: the per-round bound, MCP servers for every session.
+    tool_config: ToolConfig = attrs.Factory(ToolConfig)
     shutting_down: bool = False
     #: The daemon-wide choice of ``model.select`` (``None``: the configured defaults).
     selection: ModelSelection | None = None

@@ -47,11 +47,13 @@ from agentd.core.images import normalise_images, with_placeholders
 from agentd.core.policy import ApprovalDecision, check_policy
 from agentd.core.recorder import SessionRecord, answer_every_tool_call, from_stored, title_for
 from agentd.core.runtime import Runtime
+from agentd.core.toolset import SessionToolSet, ToolSet
 from agentd.core.turn import Turn, TurnOutcome
 from agentd.providers.base import ChatMessage, Provider, RequestOptions, ToolCall
 from agentd.providers.models import reasoning_effort
 from agentd.store import RecordView, StoreError
 from agentd.tools.base import ToolResult
+from agentd.tools.mcp.config import McpServerConfig
 
 log = logging.getLogger("agentd.core")
 
@@ -122,7 +124,7 @@ class Session:
         self.status_label = "ready"
         self.transcript: list[TranscriptEntry] = []
         self.conversation = Conversation()
-        self.tools = runtime.tools
+        self.tools: ToolSet = runtime.tools
         self.queue: collections.deque[PendingPrompt] = collections.deque()
         self.steers: list[str] = []
         self.conversation_provider: str | None = None
@@ -136,6 +138,21 @@ class Session:
         self._queued_saved: dict[str, asyncio.Future[Any]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def use_mcp_servers(self, servers: Sequence[McpServerConfig]) -> None:
+        """Give the session its MCP servers: ``config.toml``'s, overridden by ``servers``."""
+        config = self.runtime.tool_config
+        chosen = {**config.mcp_servers, **{server.name: server for server in servers}}
+        errors = {k: v for k, v in config.mcp_errors.items() if k not in chosen}
+        if chosen or errors:
+            self.tools = SessionToolSet(
+                self.runtime.tools,
+                list(chosen.values()),
+                errors,
+                session_id=self.id,
+                workspace=self.cwd,
+                emit=self.emit,
+            )
 
     @property
     def history(self) -> Sequence[ChatMessage]:
@@ -459,6 +476,7 @@ class Session:
         self.queue_clear()
         self.interrupt()
         await self.wait_idle(timeout)
+        await self.tools.aclose()  # the session's MCP servers end with it
         if self.record is not None:
             await self.record.flush(timeout)
             await self._wait_store(self.record.detach(), timeout)

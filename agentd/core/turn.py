@@ -317,6 +317,7 @@ class Turn:
             await asyncio.sleep(0)  # let the ``session.send`` response go out first
             self._show_prompt()
             await host.prepare_context(self.id)
+            await host.tools.ready()  # a session's MCP servers start with its first turn
             round_index = 0
             recovered = False
             while True:
@@ -490,9 +491,10 @@ class Turn:
 
     async def _tool_round(self, round_index: int, calls: list[ToolCall]) -> None:
         executed: list[ExecutedTool] = []
+        limit = self.host.tools.max_calls_per_round
         for position, call in enumerate(calls):
             try:
-                result = await self._run_tool(round_index, call)
+                result = await self._run_tool(round_index, call, position < limit)
             except asyncio.CancelledError:
                 aborted = ToolResult(
                     ok=False,
@@ -521,9 +523,11 @@ class Turn:
         self._emit_tool_results(round_index, executed)
         self.host.emit_estimate(self.draft)
 
-    async def _run_tool(self, round_index: int, call: ToolCall) -> ToolResult:
+    async def _run_tool(self, round_index: int, call: ToolCall, allowed: bool) -> ToolResult:
         host = self.host
         host.emit(ToolCallStarted(host.id, self.id, round_index, call))
+        if not allowed:
+            return host.tools.over_limit(call.name)
         refusal = await host.approve(self.id, call)
         if refusal is not None:
             return refusal
@@ -532,7 +536,13 @@ class Turn:
 
     def _report_tool(self, round_index: int, call: ToolCall, result: ToolResult) -> ExecutedTool:
         executed = ExecutedTool(call, result)
-        self._record(ChatMessage("tool", tool_message_text(result), tool_call_id=call.call_id))
+        content: str | tuple[ContentPart, ...] = tool_message_text(result)
+        if result.images:  # an MCP tool's screenshot goes to the model as an image
+            content = (
+                TextPart(tool_message_text(result)),
+                *(ImagePart(mime_type=i["mimeType"], data_url=i["dataUrl"]) for i in result.images),
+            )
+        self._record(ChatMessage("tool", content, tool_call_id=call.call_id))
         self.host.emit(ToolCallCompleted(self.host.id, self.id, round_index, executed))
         return executed
 

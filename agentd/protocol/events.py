@@ -204,6 +204,17 @@ class CompactionFailedPayload(TypedDict):
     message: str
 
 
+class McpStatusPayload(TypedDict):
+    """``session.mcp.status``: an MCP server of the session starting, ready or failed."""
+
+    session_id: str
+    server: str
+    status: Literal["starting", "ready", "failed"]
+    reason: NotRequired[str]
+    #: The qualified names of its tools (``ready`` only).
+    tools: NotRequired[list[str]]
+
+
 #: Every event type agentd emits, with its payload type (the schema is generated from this).
 EVENTS: dict[str, type] = {
     "session.status": StatusPayload,
@@ -225,4 +236,5 @@ EVENTS: dict[str, type] = {
     "compaction.summary_merged": CompactionMergedPayload,
     "compaction.completed": CompactionCompletedPayload,
     "compaction.failed": CompactionFailedPayload,
+    "session.mcp.status": McpStatusPayload,
 }

@@ -41,6 +41,9 @@ class SessionCreateParams:
     system_prompt: str | None = None
     approval_policy: Literal["auto", "ask", "read_only"] | None = None
     resume_id: str | None = None
+    #: MCP servers of this session, a list of ``{name, command, args?, env?, cwd?, ...}`` or
+    #: ``{name, url}`` (checked by the core: a bad entry is ``-32602`` naming it).
+    mcp_servers: Any = None
 
 
 @attrs.frozen
@@ -108,3 +111,9 @@ class ModelSelectParams:
     openrouter_provider: str | None = None
     session_id: str | None = None
     compress_immediately: bool = False
+
+
+class ToolsListParams:
+    """``tools.list``: with a ``session_id``, that session's tools (its MCP servers started)."""
+
+    session_id: str | None = None

@@ -32,6 +32,8 @@ class ToolResult:
     ok: bool
     output: Any
     error: str | None = None
+    #: Images for the model (``{mimeType, dataUrl}``), e.g. an MCP tool's screenshot.
+    images: tuple[Mapping[str, str], ...] = ()
 
 
 class Tool(Protocol):
@@ -44,3 +46,9 @@ class Tool(Protocol):
     mutates: bool
 
     async def run(self, arguments: Mapping[str, Any], context: ToolContext) -> ToolResult: ...
+
+
+# Optional attributes a tool may have (read with ``getattr``):
+#: ``validation_schema``: what arguments are checked against, when it accepts more forms than
+#: ``input_schema`` declares (``apply_patch`` also takes OpenAI's native patch operation).
+#: ``native_type``: the provider-native tool type it may be declared as (``apply_patch``).

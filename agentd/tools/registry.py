@@ -18,8 +18,9 @@ from agentd.tools.bash import BashTool
 from agentd.tools.errors import InvalidToolInput, ToolError
 from agentd.tools.grep_files import GrepFilesTool
 from agentd.tools.list_dir import ListDirTool
+from agentd.tools.patch.tool import ApplyPatchTool
 from agentd.tools.read_file import ReadFileTool
-from agentd.tools.schema import validate_arguments
+from agentd.tools.schema import Checker, compile_checker, load
 
 logger = logging.getLogger("agentd.tools")
 
@@ -29,12 +30,23 @@ class ToolRegistry:
 
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}
+        self._checkers: dict[str, Checker] = {}
 
     def register(self, tool: Tool) -> None:
         """Add ``tool``; a second tool with the same name is a programming error."""
         if tool.name in self._tools:
             raise ValueError(f"tool already registered: {tool.name}")
         self._tools[tool.name] = tool
+        self._checkers.pop(tool.name, None)
+
+    async def _checker(self, tool: Tool) -> Checker:
+        """The tool's compiled schema checker (the validator is imported on first use)."""
+        checker = self._checkers.get(tool.name)
+        if checker is None:
+            await asyncio.to_thread(load)
+            schema = getattr(tool, "validation_schema", None) or tool.input_schema
+            checker = self._checkers[tool.name] = compile_checker(schema)
+        return checker
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
@@ -63,7 +75,7 @@ class ToolRegistry:
                 error=f"unknown tool: {name}",
             )
         try:
-            checked: Mapping[str, Any] = validate_arguments(tool.input_schema, arguments)
+            checked: Mapping[str, Any] = (await self._checker(tool))(arguments)
             return await tool.run(checked, context)
         except asyncio.CancelledError:
             raise
@@ -87,6 +99,6 @@ class ToolRegistry:
 def default_registry() -> ToolRegistry:
     """A registry holding every built-in tool."""
     registry = ToolRegistry()
-    for tool in (BashTool(), GrepFilesTool(), ListDirTool(), ReadFileTool()):
+    for tool in (ApplyPatchTool(), BashTool(), GrepFilesTool(), ListDirTool(), ReadFileTool()):
         registry.register(tool)
     return registry

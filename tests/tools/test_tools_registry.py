@@ -22,6 +22,7 @@ class _Tool:
         "type": "object",
         "properties": {"text": {"type": "string"}, "count": {"type": "integer"}},
         "required": ["text"],
+        "additionalProperties": False,
     }
     mutates = False
 
@@ -149,9 +150,9 @@ def test_names_get_and_specs_are_sorted() -> None:
 
 def test_default_registry_holds_the_builtins() -> None:
     registry = default_registry()
-    assert registry.names() == ["bash", "grep_files", "list_dir", "read_file"]
+    assert registry.names() == ["apply_patch", "bash", "grep_files", "list_dir", "read_file"]
     mutating = {name for name in registry.names() if registry.get(name).mutates}  # type: ignore[union-attr]
-    assert mutating == {"bash"}
+    assert mutating == {"apply_patch", "bash"}
     for spec in registry.specs():
         schema = spec["input_schema"]
         assert schema["type"] == "object"

@@ -1,0 +1,72 @@
+"""The tool settings of ``$AGENTD_HOME/config.toml``: ``[tools]`` and ``[mcp_servers.NAME]``.
+
+Read once when the core loads (never on the start-up path). A missing file is the defaults; an
+unreadable or invalid file is logged and ignored, and a bad server entry is kept as an error that
+sessions report (``session.mcp.status: failed``) rather than a daemon that will not start.
+
+```toml
+[tools]
+max_calls_per_round = 32
+
+[mcp_servers.docs]
+command = "uvx"
+args = ["some-mcp-server"]
+```
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from agentd.tools.mcp.config import McpServerConfig, parse_table
+
+log = logging.getLogger("agentd.tools")
+
+#: Tool calls run per model round; further calls of that round get a tool error.
+DEFAULT_MAX_CALLS_PER_ROUND = 32
+
+
+@attrs.frozen
+class ToolConfig:
+    max_calls_per_round: int = DEFAULT_MAX_CALLS_PER_ROUND
+    mcp_servers: Mapping[str, McpServerConfig] = attrs.field(factory=dict)
+    #: Server entries that could not be used, by name → why.
+    mcp_errors: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def tool_config(document: Mapping[str, Any]) -> ToolConfig:
+    """The tool settings of a parsed ``config.toml``."""
+    limit = DEFAULT_MAX_CALLS_PER_ROUND
+    tools = document.get("tools", {})
+    raw = tools.get("max_calls_per_round") if isinstance(tools, Mapping) else None
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 10_000:
+        limit = raw
+    elif raw is not None:
+        log.warning("config.toml: [tools] max_calls_per_round must be an integer in 1..10000")
+    servers, errors = parse_table(document.get("mcp_servers", {}))
+    return ToolConfig(limit, servers, errors)
+
+
+def load_tool_config(home: Path) -> ToolConfig:
+    """``home/config.toml``'s tool settings (defaults when it is missing or invalid)."""
+    path = home / "config.toml"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ToolConfig()
+    except OSError as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        return ToolConfig()
+    import tomllib
+
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return ToolConfig()
+    return tool_config(document)
