@@ -113,6 +113,7 @@ class ModelSelectParams:
     compress_immediately: bool = False
 
 
+@attrs.frozen
 class ToolsListParams:
     """``tools.list``: with a ``session_id``, that session's tools (its MCP servers started)."""
 
