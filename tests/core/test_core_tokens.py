@@ -23,7 +23,7 @@ async def test_counts_are_exact_once_loaded_then_the_providers_after_a_turn(
     tmp_path: Path,
 ) -> None:
     await tokens.preload("gpt-4o")
-    usage = Usage(input_tokens=900, output_tokens=40)
+    usage = Usage(input_tokens=9_000, output_tokens=40)
     provider = FakeProvider(script_of([TextDelta("Hi there"), usage, Done()]))
     harness = Harness(tmp_path, provider)
     session = harness.manager.create(provider="fake", model="gpt-4o")
@@ -35,11 +35,11 @@ async def test_counts_are_exact_once_loaded_then_the_providers_after_a_turn(
     state = session_state(session)
     assert state["contextTokenSource"] == "provider"
     breakdown = state["contextTokenBreakdown"]
-    assert state["contextTokenEstimate"] == 940  # the provider's figure is the whole context
-    assert sum(breakdown.values()) == 940
+    assert state["contextTokenEstimate"] == 9_040  # the provider's figure is the whole context
+    assert sum(breakdown.values()) == 9_040
     # a message added since is counted on top of the provider's figure
     session.conversation.extend([ChatMessage("user", "one more")])
-    assert session_state(session)["contextTokenEstimate"] == 940 + 4 + exact("one more")
+    assert session_state(session)["contextTokenEstimate"] == 9_040 + 4 + exact("one more")
     # another model: the provider's figure no longer applies, the counts do
     session.select("fake", "gpt-4o-mini", None)
     state = session_state(session)
