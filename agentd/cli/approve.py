@@ -42,7 +42,7 @@ class TerminalApprover:
             return {"decision": "deny", "message": "no terminal to ask for approval"}
         try:
             question = (
-                f"\nallow {call.get('name', '?')} "
+                f"allow {call.get('name', '?')} "
                 f"{json.dumps(call.get('input', {}), ensure_ascii=False)}?"
                 " [y]es / [a]lways this tool / [N]o: "
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -116,7 +117,7 @@ class Chat:
         self.client = await AgentdClient.spawn(serve_args(self.args), new_session=True)
         try:
             if self.approver is not None:
-                self.client.request_handler = self.approver
+                self.client.request_handler = self._approve
             self.session_id = await self._create(self.client)
             if prompt is not None:
                 return await self.turn(prompt)
@@ -139,14 +140,25 @@ class Chat:
         result = await client.call("session.create", params, timeout=self.args.timeout)
         return str(result["session_id"])
 
+    async def _approve(self, method: str, params: Any) -> Any:
+        """Ask once the events that came before the question are shown, on a clean line."""
+        assert self.client is not None and self.approver is not None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                while not self.client.events.empty():
+                    await asyncio.sleep(0.01)
+        self.renderer.clear_status()
+        self.renderer.end_line()
+        return await self.approver(method, params)
+
     # -- turns ------------------------------------------------------------------------------
 
     def _on_sigint(self) -> None:
         """First Ctrl-C: interrupt the turn (and deny a pending approval); second: give up."""
         self._presses += 1
         if self._presses == 1 and self.client is not None and self.session_id is not None:
-            if self.approver is not None:
-                self.approver.cancel()
+            # a pending approval is cancelled by the daemon ($/cancelRequest); the question is
+            # abandoned when the turn ends
             self.client.start_request("session.interrupt", {"session_id": self.session_id})
             return
         if self._task is not None and self._presses <= 2:
@@ -175,6 +187,8 @@ class Chat:
                     code = TERMINAL[type_]
                 if code is not None and type_ == "session.status" and not payload["pending"]:
                     break
+        if self.approver is not None:
+            self.approver.cancel()
         if not self.args.json:
             self.renderer.turn_done()
         assert code is not None
