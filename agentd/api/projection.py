@@ -144,6 +144,7 @@ def session_state(session: Session) -> SessionState:
         "provider": session.provider,
         "model": session.model,
         "activeTurnId": session.turn.id if session.turn is not None else None,
+        "record_id": record.record_id if record else None,
     }
 
 

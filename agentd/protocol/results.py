@@ -77,6 +77,9 @@ class SessionState(TypedDict):
     provider: str
     model: str
     activeTurnId: str | None
+    #: The history record this session appends to (also under the reference's
+    #: ``activeSessionId``); ``null`` until the first turn creates it, unless resumed.
+    record_id: str | None
 
 
 class SessionCreateResult(TypedDict):

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import pytest
-
-FIXTURE_SCRIPTS = Path(__file__).resolve().parents[2] / "fixtures" / "scripts"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    return {**clean, "AGENTD_HOME": str(tmp_path / "home")}
-
-
-def agentd(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agentd", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+from .conftest import FIXTURE_SCRIPTS, agentd
 
 
 def test_chat_streams_the_answer(env: dict[str, str]) -> None:
