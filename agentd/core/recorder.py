@@ -34,6 +34,7 @@ from agentd.store import (
     StoreError,
     TurnEnd,
     TurnStart,
+    UnexpectedStoreError,
     now_iso,
 )
 from agentd.store import ToolCall as StoredToolCall
@@ -142,6 +143,16 @@ def from_stored(message: Message) -> ChatMessage:
     )
 
 
+def _as_store_job(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    try:
+        return fn(*args)
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.exception("history store job failed")
+        raise UnexpectedStoreError(exc) from exc
+
+
 class HistoryWriter:
     """The daemon's one history store and the thread that owns it."""
 
@@ -158,8 +169,12 @@ class HistoryWriter:
         return self._store
 
     def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Queue ``fn(*args)`` on the store thread now; the future is never cancelled by waiters."""
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """Queue ``fn(*args)`` on the store thread now; the future is never cancelled by waiters.
+
+        Whatever ``fn`` raises reaches the waiter as a ``StoreError``: an unexpected exception
+        (a bug, a ``UnicodeEncodeError``) is a storage failure, never a model or "upstream" one.
+        """
+        return asyncio.get_running_loop().run_in_executor(self._executor, _as_store_job, fn, args)
 
     async def run(
         self,

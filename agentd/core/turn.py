@@ -336,6 +336,10 @@ class Turn:
         except ProviderError as exc:
             await self._end("error", exc.kind, exc.message)
             self._end_error(exc.kind, exc.message)
+        except StoreError as exc:
+            message = f"history write failed: {exc.message}"
+            await self._end("error", "storage", message)
+            self._end_error("storage", message)
         except Exception:
             log.exception("turn %s failed", self.id)
             await self._end("error", "upstream", "internal error")

@@ -10,6 +10,7 @@ from agentd.store.errors import (
     RecordLockedError,
     StoreError,
     StoreWriteError,
+    UnexpectedStoreError,
 )
 from agentd.store.history import (
     HistoryStore,
@@ -62,6 +63,7 @@ __all__ = [
     "TurnEnd",
     "TurnInfo",
     "TurnStart",
+    "UnexpectedStoreError",
     "default_home",
     "encode_line",
     "is_sync_point",

@@ -46,6 +46,19 @@ class RecordLockedError(StoreError):
         self.record_id = record_id
 
 
+class UnexpectedStoreError(StoreError):
+    """A store job raised something no store code raises on purpose (a bug, or an OS surprise).
+
+    It is still a storage failure: callers report it as one, never as a model error.
+    """
+
+    reason: ClassVar[str] = "store_failed"
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(f"history store failed: {type(error).__name__}")
+        self.error = error
+
+
 class StoreWriteError(StoreError):
     """An append or fsync failed (disk full, file too large, I/O error).
 

@@ -29,6 +29,7 @@ from agentd.store.paths import (
 from agentd.store.reader import log_problems, parse_bytes, read_bytes
 from agentd.store.state import Summary
 from agentd.store.timefmt import sort_key
+from agentd.text import safe_text
 
 logger = logging.getLogger("agentd.store")
 
@@ -110,17 +111,20 @@ def _summary(row: _Row) -> Summary:
 
 
 def _params(summary: Summary, size: int, mtime_ns: int) -> tuple[object, ...]:
+    # A file may hold any text JSON can escape (a lone surrogate from an older agentd or another
+    # tool); SQLite takes UTF-8 only, so every string is made safe here.
+    router = summary.open_router_provider
     return (
-        summary.rollout_path,
-        summary.id,
-        summary.id.lower(),
-        summary.title,
-        summary.provider,
-        summary.model,
-        summary.thinking_level,
-        summary.open_router_provider,
-        summary.created_at,
-        summary.updated_at,
+        safe_text(summary.rollout_path),
+        safe_text(summary.id),
+        safe_text(summary.id).lower(),
+        safe_text(summary.title),
+        safe_text(summary.provider),
+        safe_text(summary.model),
+        safe_text(summary.thinking_level),
+        None if router is None else safe_text(router),
+        safe_text(summary.created_at),
+        safe_text(summary.updated_at),
         sort_key(summary.updated_at),
         summary.message_count,
         size,
@@ -235,7 +239,7 @@ class HistoryIndex:
         """Record one file's summary. Best effort: a failure is logged, ``refresh`` repairs it."""
         try:
             self._run(lambda c: c.execute(_UPSERT, _params(summary, size, mtime_ns)))
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:  # total: the journal's write already succeeded
             logger.warning("history index update failed for %s: %s", summary.rollout_path, exc)
 
     def refresh(self) -> RefreshStats:
@@ -334,7 +338,7 @@ class HistoryIndex:
 
         Several files with the same id (a copied record) count as one id: the newest wins.
         """
-        key = text.strip().lower()
+        key = safe_text(text.strip().lower())
         if not key:
             return None
 
