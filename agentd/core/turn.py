@@ -210,6 +210,9 @@ class Turn:
         #: Resolves when the turn has ended (after its terminal event).
         self.outcome: asyncio.Future[TurnOutcome] = loop.create_future()
         self._round_text: list[str] = []
+        #: The turn's one end record, once submitted (a second end is never written).
+        self._end_written: asyncio.Future[None] | None = None
+        self._end_submitted = False
         self._answered = False
         self._user_shown = False
 
@@ -263,7 +266,8 @@ class Turn:
         # A task cancelled before its first step never enters ``_run``: end it here. Its prompt
         # and end are still written (submitted in order; the shutdown flush waits for them).
         if self.phase is not TurnPhase.ENDED:
-            self._record_end("interrupted")
+            if not self._end_submitted:
+                self._record_end("interrupted")
             self._end_interrupted()
 
     def _record(self, message: ChatMessage) -> None:
@@ -275,20 +279,42 @@ class Turn:
     def _record_end(
         self, status: TurnStatus, kind: str | None = None, message: str | None = None
     ) -> asyncio.Future[None] | None:
+        """Submit the turn's end record: the first call only (a turn ends exactly once)."""
+        if self._end_submitted:
+            return self._end_written
+        self._end_submitted = True
         record = self.host.record
-        return None if record is None else record.end_turn(self.id, status, kind, message)
+        if record is not None:
+            self._end_written = record.end_turn(self.id, status, kind, message)
+        return self._end_written
 
     async def _end(
         self, status: TurnStatus, kind: str | None = None, message: str | None = None
     ) -> None:
-        """Write the turn's end and wait (bounded) until it is on disk."""
+        """Write the turn's end and wait (bounded) until it is on disk.
+
+        Once the end is submitted the outcome is decided: an interrupt that lands during the
+        fsync is absorbed here (the turn still reports the status it wrote), so neither a
+        second ``turn_end`` nor a second terminal event can follow.
+        """
         self.phase = TurnPhase.ENDING
         written = self._record_end(status, kind, message)
-        if written is not None:
+        if written is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_TIMEOUT_S
+        while not written.done():
             try:
-                await asyncio.wait_for(asyncio.shield(written), RECORD_TIMEOUT_S)
+                await asyncio.wait_for(asyncio.shield(written), max(0.0, deadline - loop.time()))
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
+                continue
             except Exception:  # reported by the record's own error handling
-                log.warning("turn %s: its end may not be on disk", self.id)
+                break
+        if not written.done() or written.cancelled() or written.exception() is not None:
+            log.warning("turn %s: its end may not be on disk", self.id)
 
     # -- the loop --------------------------------------------------------------------------
 
