@@ -30,6 +30,7 @@ from agentd.store import (
     Journal,
     Message,
     MetaUpdate,
+    PartialText,
     QueuedPrompt,
     StoreError,
     TurnEnd,
@@ -309,6 +310,25 @@ class SessionRecord:
         def write() -> None:
             if self.journal is not None:
                 self.journal.append(QueuedPrompt(prompt_id, text, enqueued_at, tuple(images)))
+
+        return self._submit(write)
+
+    def partial(self, turn_id: str, text: str) -> asyncio.Future[None]:
+        """Journal a batch of streamed text (not fsync'd): a crash mid-answer keeps it."""
+
+        def write() -> None:
+            if self.journal is not None:
+                self.journal.append(PartialText(turn_id, text))
+
+        return self._submit(write)
+
+    def drop_queued(self, prompts: Sequence[tuple[str, str]]) -> asyncio.Future[None]:
+        """Mark queued prompts ``(id, enqueued_at)`` as removed by the client."""
+
+        def write() -> None:
+            if self.journal is not None:
+                for prompt_id, enqueued_at in prompts:
+                    self.journal.append(QueuedPrompt(prompt_id, "", enqueued_at, dropped=True))
 
         return self._submit(write)
 

@@ -228,7 +228,7 @@ class Session:
 
     def interrupt(self, clear_queue: bool = False) -> bool:
         if clear_queue:
-            self.queue_clear()
+            self.queue_clear(drop=True)
         turn = self.turn
         if turn is None or turn.interrupting:
             return False
@@ -238,8 +238,12 @@ class Session:
         turn.cancel()
         return True
 
-    def queue_clear(self) -> int:
+    def queue_clear(self, *, drop: bool = True) -> int:
+        """Empty the queue; ``drop`` records the removal, so a resume does not offer them again
+        (a shutdown keeps them on disk: they are offered back by the next resume)."""
         count = len(self.queue)
+        if drop and count and self.record is not None:
+            self.record.drop_queued([(item.id, item.enqueued_at) for item in self.queue])
         self.queue.clear()
         self.touch()
         if count:
@@ -250,6 +254,8 @@ class Session:
         for item in self.queue:
             if item.id == item_id:
                 self.queue.remove(item)
+                if self.record is not None:
+                    self.record.drop_queued([(item.id, item.enqueued_at)])
                 self.touch()
                 self._queue_changed()
                 return True
@@ -283,8 +289,11 @@ class Session:
             self._clearing = False
 
     async def close(self, timeout: float) -> None:
-        """Shutdown: drop the queue, interrupt the turn, wait (bounded) for it and its records."""
-        self.queue_clear()
+        """Shutdown: drop the queue, interrupt the turn, wait (bounded) for it and its records.
+
+        The queued prompts stay on disk, unstarted: a resumed session offers them back.
+        """
+        self.queue_clear(drop=False)
         self.interrupt()
         await self.wait_idle(timeout)
         if self.record is not None:
@@ -307,6 +316,12 @@ class Session:
                     )
                 )
         self.conversation_provider = view.meta.provider or None
+        # Prompts accepted but never started (a crash or shutdown came first) are offered back
+        # in the queue; they start behind the next turn, never by themselves.
+        for prompt in view.unstarted_prompts[:MAX_QUEUE]:
+            self.queue.append(
+                PendingPrompt(prompt.id, prompt.text, tuple(prompt.images), prompt.enqueued_at)
+            )
 
     def history_failed(self, error: BaseException) -> None:
         detail = error.message if isinstance(error, StoreError) else "unexpected error"

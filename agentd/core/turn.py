@@ -78,6 +78,9 @@ EMPTY_ANSWER = "(No response text returned)"
 CUT_OFF_TOOL_RESULT = "tool call not run: the model's output was cut off at its length limit"
 #: Bound on waiting for a turn's last history records before announcing its end.
 RECORD_TIMEOUT_S = 10.0
+#: Streamed text is journalled in batches of about this many characters, or this often.
+PARTIAL_BATCH_CHARS = 4096
+PARTIAL_BATCH_S = 0.5
 _BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*")
 
 
@@ -215,6 +218,10 @@ class Turn:
         self._end_submitted = False
         self._answered = False
         self._user_shown = False
+        #: Streamed text not yet journalled, and when the last batch was.
+        self._unsaved: list[str] = []
+        self._unsaved_chars = 0
+        self._saved_at = 0.0
 
     @property
     def messages(self) -> list[ChatMessage]:
@@ -444,6 +451,8 @@ class Turn:
             trace=RequestTrace(session_id=host.id, turn_id=self.id, round_index=round_index),
         )
         self._round_text = []
+        self._unsaved, self._unsaved_chars = [], 0
+        self._saved_at = asyncio.get_running_loop().time()
         reasoning: list[str] = []
         result = _Round()
         async with contextlib.aclosing(provider.stream(request)) as stream:
@@ -456,6 +465,8 @@ class Turn:
                     self._round_text.append(event.text)
                     self._answered = True
                     host.emit(TextStreamed(host.id, self.id, event.text))
+                    if host.record is not None:
+                        self._journal_partial(event.text)
                 elif isinstance(event, ReasoningDelta):
                     reasoning.append(event.text)
                     so_far = "".join(reasoning).strip()
@@ -488,6 +499,18 @@ class Turn:
         result.text = "".join(self._round_text).strip()
         self._round_text = []
         return result
+
+    def _journal_partial(self, text: str) -> None:
+        """Batch streamed text into ``partial_text`` records (bounded: by size or by time)."""
+        self._unsaved.append(text)
+        self._unsaved_chars += len(text)
+        now = asyncio.get_running_loop().time()
+        if self._unsaved_chars < PARTIAL_BATCH_CHARS and now - self._saved_at < PARTIAL_BATCH_S:
+            return
+        record = self.host.record
+        if record is not None:
+            record.partial(self.id, "".join(self._unsaved))
+        self._unsaved, self._unsaved_chars, self._saved_at = [], 0, now
 
     async def _tool_round(self, round_index: int, calls: list[ToolCall]) -> None:
         executed: list[ExecutedTool] = []

@@ -25,6 +25,7 @@ from agentd.store.reader import Problem, RecordView, read_record
 from agentd.store.records import (
     Message,
     MetaUpdate,
+    PartialText,
     QueuedPrompt,
     Record,
     SessionMeta,
@@ -48,6 +49,7 @@ __all__ = [
     "Journal",
     "Message",
     "MetaUpdate",
+    "PartialText",
     "PathOutsideHistoryError",
     "Problem",
     "QueuedPrompt",

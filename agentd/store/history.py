@@ -21,7 +21,7 @@ from agentd.store.index import HistoryIndex, RefreshStats
 from agentd.store.journal import FsyncPolicy, Journal
 from agentd.store.paths import confine, sessions_dir
 from agentd.store.reader import RecordView, read_record
-from agentd.store.records import Message, SessionMeta
+from agentd.store.records import Message, QueuedPrompt, SessionMeta
 from agentd.store.state import Summary
 from agentd.store.timefmt import now_iso
 
@@ -63,14 +63,26 @@ def message_to_dict(message: Message, *, failed_turn: bool = False) -> dict[str,
     return out
 
 
+def queued_to_dict(prompt: QueuedPrompt) -> dict[str, Any]:
+    """A queued prompt whose turn never started: ``{id, text, images?, enqueuedAt}``."""
+    out: dict[str, Any] = {"id": prompt.id, "text": prompt.text}
+    if prompt.images:
+        out["images"] = [dict(image) for image in prompt.images]
+    out["enqueuedAt"] = prompt.enqueued_at
+    return out
+
+
 def view_to_dict(view: RecordView) -> dict[str, Any]:
-    """A ``history.get`` result: the summary fields plus ``messages``."""
+    """A ``history.get`` result: the summary fields plus ``messages``, and ``queued`` when
+    prompts were accepted but never started (a crash or shutdown came first)."""
     result = view.summary().to_dict()
     failed = view.failed_turn_ids
     result["messages"] = [
         message_to_dict(message, failed_turn=turn is not None and turn in failed)
         for message, turn in zip(view.messages, view.message_turn_ids, strict=True)
     ]
+    if view.unstarted_prompts:
+        result["queued"] = [queued_to_dict(p) for p in view.unstarted_prompts]
     return result
 
 
