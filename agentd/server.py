@@ -232,6 +232,8 @@ class Daemon:
         install(self._ctx, "history")
         projector = Projector(connection.send_event, self.state_snapshot)
         self._unsubscribe = bus.subscribe(projector)
+        # back-pressure reaches the provider: turns pause while stdout is backed up
+        connection.outbox.on_pressure = lambda paused: bus.flow.set_open(not paused)
         history = self._manager.runtime.history
         if history is not None:
             self._own(history.warm_up())

@@ -82,6 +82,7 @@ class Session:
         self.request_options = RequestOptions()
         #: Emit a core event (the bus's own method: this is on the streaming path).
         self.emit: Callable[[CoreEvent], None] = runtime.bus.emit
+        self.flow = runtime.bus.flow
         self.pending = False
         self.status_label = "ready"
         self.transcript: list[TranscriptEntry] = []

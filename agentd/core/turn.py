@@ -31,6 +31,7 @@ from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.events import (
     CoreEvent,
     ExecutedTool,
+    FlowGate,
     ReasoningStreamed,
     RetryScheduled,
     StopReason,
@@ -133,6 +134,11 @@ class TurnHost(Protocol):
 
     @property
     def request_options(self) -> RequestOptions: ...
+
+    @property
+    def flow(self) -> FlowGate:
+        """Closed while the events cannot be carried out: streaming pauses."""
+        ...
 
     def model_provider(self) -> Provider | None:
         """The session's provider, or ``None`` when it is not available."""
@@ -455,8 +461,11 @@ class Turn:
         self._saved_at = asyncio.get_running_loop().time()
         reasoning: list[str] = []
         result = _Round()
+        flow = host.flow
         async with contextlib.aclosing(provider.stream(request)) as stream:
             async for event in stream:
+                if not flow.is_open:  # the client stopped reading: stop pulling the stream
+                    await flow.wait()
                 if isinstance(event, TextDelta):
                     if not event.text:
                         continue
