@@ -43,6 +43,8 @@ log = logging.getLogger("agentd.core")
 MAX_QUEUE = 256
 #: How long ``history.clear_session`` and shutdown wait for an interrupted turn to end.
 TURN_END_TIMEOUT_S = 10.0
+#: Bound on holding a session's events back for a response (a missed release cannot stall it).
+HOLD_LIMIT_S = 30.0
 
 
 class SendOutcome(NamedTuple):
@@ -83,6 +85,9 @@ class Session:
         #: Emit a core event (the bus's own method: this is on the streaming path).
         self.emit: Callable[[CoreEvent], None] = runtime.bus.emit
         self.flow = runtime.bus.flow
+        #: Events held back while a response is on its way (see ``hold``).
+        self._holds = 0
+        self._held: list[CoreEvent] = []
         self.pending = False
         self.status_label = "ready"
         self.transcript: list[TranscriptEntry] = []
@@ -137,6 +142,35 @@ class Session:
 
     def emit_estimate(self, draft: TurnDraft | None = None) -> None:
         self.emit(ContextEstimated(self.id, self.provider, self.context_breakdown(draft)))
+
+    def hold(self) -> Callable[[], None]:
+        """Hold this session's events back until the returned ``release`` is called.
+
+        The API holds them from the moment a request took effect until its response is written,
+        so a response always precedes the events its request caused once it started (a turn
+        that fails at once cannot report before ``session.send`` has answered). Holds nest;
+        each is released once, at the latest after ``HOLD_LIMIT_S``.
+        """
+        if self._holds == 0:
+            self.emit = self._held.append
+        self._holds += 1
+        released = False
+        timer = asyncio.get_running_loop().call_later(HOLD_LIMIT_S, lambda: release())
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            timer.cancel()
+            self._holds -= 1
+            if self._holds == 0:
+                emit = self.emit = self.runtime.bus.emit
+                held, self._held = self._held, []
+                for event in held:
+                    emit(event)
+
+        return release
 
     # -- what a turn asks of its host --------------------------------------------------------
 

@@ -342,7 +342,6 @@ class Turn:
                 await self._end("error", "storage", message)  # best effort: the disk may be full
                 self._end_error("storage", message, notice=False)
                 return
-            await asyncio.sleep(0)  # let the ``session.send`` response go out first
             self._show_prompt()
             round_index = 0
             while True:
