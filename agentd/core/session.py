@@ -12,7 +12,7 @@ import collections
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -296,17 +296,27 @@ class Session:
                 return True
         return False
 
-    async def clear(self) -> None:
+    def clear(self) -> Awaitable[None]:
         """Forget the conversation (memory only); a running turn is interrupted, awaited first.
 
-        While it waits, new prompts are refused and nothing is drained from the queue, so no
-        turn can start, or write, between the interrupt and the reset.
+        The refusal of new prompts, the queue's removal and the interrupt happen now, when
+        called (arrival order), even if the caller only awaits the result later. While it
+        waits, nothing is drained from the queue, so no turn can start, or write, between the
+        interrupt and the reset.
         """
         self._clearing = True
         try:
             self.queue_clear()
             if self.turn is not None:
                 self.interrupt()
+        except BaseException:
+            self._clearing = False
+            raise
+        return self._finish_clear()
+
+    async def _finish_clear(self) -> None:
+        try:
+            if self.turn is not None:
                 await self.wait_idle(TURN_END_TIMEOUT_S)
             self.turn = None
             self.conversation.replace(())
