@@ -309,6 +309,10 @@ def serve(settings: Settings) -> int:
         level=getattr(logging, settings.log_level, logging.WARNING),
         format="agentd %(levelname)s %(name)s: %(message)s",
     )
+    from agentd.text import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # no secret reaches the logs either
     in_fd, out_fd = take_stdio()
     from agentd.tools.lifeline import become_subreaper
 

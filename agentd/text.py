@@ -13,8 +13,10 @@ events) and logging all need the same two rules, and none of them may import the
 from __future__ import annotations
 
 import logging
+import math
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 REPLACEMENT: Final = "\ufffd"
 REDACTED: Final = "[REDACTED]"
@@ -82,6 +84,39 @@ def redact(text: str) -> str:
     if not any(marker in text for marker in _MARKERS):
         return text  # the common case, without running the regex
     return _PATTERN.sub(_replace, text)
+
+
+def all_finite(value: object) -> bool:
+    """Whether a decoded JSON value holds no NaN or infinity (nesting is bounded upstream)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict | Mapping):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(all_finite(v) for v in value)
+    return True
+
+
+def finite_copy(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict | Mapping):
+        return {k: finite_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_copy(v) for v in value]
+    return value
+
+
+def redact_value(value: Any) -> Any:
+    """``redact`` applied to every string inside a decoded JSON value (tool outputs)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict | Mapping):
+        return {k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    return value
 
 
 class RedactingFilter(logging.Filter):

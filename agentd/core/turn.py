@@ -70,6 +70,7 @@ from agentd.providers.base import (
 )
 from agentd.store import StoreError
 from agentd.store.records import TurnStatus
+from agentd.text import all_finite, finite_copy
 from agentd.tools.base import ToolContext, ToolResult
 
 log = logging.getLogger("agentd.core")
@@ -174,6 +175,16 @@ def thought_title(reasoning: str) -> str:
     match = _BOLD_TITLE.match(reasoning)
     title = match.group(1) if match else reasoning.strip().split("\n", 1)[0]
     return title.strip().lower() or "reasoning"
+
+
+def finite_call(call: ToolCall) -> ToolCall:
+    """A call whose arguments hold no NaN or infinity (a model's ``NaN`` parses in Python but
+    is not JSON: no event, history line or ``session.get`` could carry it). They become null,
+    which the tool's schema then refuses with a clear error; the raw text is kept as produced.
+    """
+    if all_finite(call.arguments):
+        return call
+    return attrs.evolve(call, arguments=finite_copy(call.arguments))
 
 
 def tool_message_text(result: ToolResult) -> str:
@@ -483,7 +494,7 @@ class Turn:
                         host.set_status(label)
                     host.emit(ReasoningStreamed(host.id, self.id, event.text, so_far))
                 elif isinstance(event, ToolCallRequested):
-                    result.calls.append(event.call)
+                    result.calls.append(finite_call(event.call))
                 elif isinstance(event, MessageData):
                     result.data = event.data
                 elif isinstance(event, Usage):
