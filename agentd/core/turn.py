@@ -76,6 +76,8 @@ from agentd.tools.base import ToolContext, ToolResult
 log = logging.getLogger("agentd.core")
 
 EMPTY_ANSWER = "(No response text returned)"
+#: What a tool call reports when the turn was interrupted while its approval was pending.
+APPROVAL_INTERRUPTED = "not run: the turn was interrupted while waiting for approval"
 #: What a tool call gets when its round was cut off at the model's output limit.
 CUT_OFF_TOOL_RESULT = "tool call not run: the model's output was cut off at its length limit"
 #: Bound on waiting for a turn's last history records before announcing its end.
@@ -83,6 +85,10 @@ RECORD_TIMEOUT_S = 10.0
 #: Streamed text is journalled in batches of about this many characters, or this often.
 PARTIAL_BATCH_CHARS = 4096
 PARTIAL_BATCH_S = 0.5
+#: Provider events handled before the turn yields to the event loop: a provider whose stream
+#: is already buffered (or a fast local one) never awaits, and 50 such turns would otherwise
+#: hold the loop for whole answers at a time (ping p99 500 ms, issue 10 item 14).
+YIELD_EVERY = 32
 _BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*")
 
 
@@ -235,6 +241,7 @@ class Turn:
         self._end_submitted = False
         self._answered = False
         self._user_shown = False
+        self._awaiting_approval = False
         #: Streamed text not yet journalled, and when the last batch was.
         self._unsaved: list[str] = []
         self._unsaved_chars = 0
@@ -472,10 +479,14 @@ class Turn:
         reasoning: list[str] = []
         result = _Round()
         flow = host.flow
+        handled = 0
         async with contextlib.aclosing(provider.stream(request)) as stream:
             async for event in stream:
                 if not flow.is_open:  # the client stopped reading: stop pulling the stream
                     await flow.wait()
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # fairness: other sessions and requests run too
                 if isinstance(event, TextDelta):
                     if not event.text:
                         continue
@@ -534,9 +545,11 @@ class Turn:
     async def _tool_round(self, round_index: int, calls: list[ToolCall]) -> None:
         executed: list[ExecutedTool] = []
         for position, call in enumerate(calls):
+            self._awaiting_approval = False
             try:
                 result = await self._run_tool(round_index, call)
             except asyncio.CancelledError:
+                pending_approval = self._awaiting_approval
                 aborted = ToolResult(
                     ok=False,
                     output={
@@ -546,7 +559,10 @@ class Turn:
                         "aborted": True,
                         "exit_code": None,
                     },
-                    error="process aborted (no exit code)",
+                    # a call still waiting for the client's decision never started a process
+                    error=APPROVAL_INTERRUPTED
+                    if pending_approval
+                    else "process aborted (no exit code)",
                 )
                 executed.append(self._report_tool(round_index, call, aborted))
                 for skipped in calls[position + 1 :]:
@@ -567,7 +583,9 @@ class Turn:
     async def _run_tool(self, round_index: int, call: ToolCall) -> ToolResult:
         host = self.host
         host.emit(ToolCallStarted(host.id, self.id, round_index, call))
-        refusal = await host.approve(self.id, call)
+        self._awaiting_approval = True
+        refusal = await host.approve(self.id, call)  # an interrupt here leaves the flag set
+        self._awaiting_approval = False
         if refusal is not None:
             return refusal
         context = ToolContext(workspace_root=host.cwd, call_id=call.call_id)

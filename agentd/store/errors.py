@@ -26,6 +26,18 @@ class HistoryNotFoundError(StoreError):
     reason: ClassVar[str] = "history_not_found"
 
 
+class HistoryAmbiguousError(HistoryNotFoundError):
+    """An id prefix matches more than one saved chat (give more characters)."""
+
+    reason: ClassVar[str] = "history_ambiguous"
+
+
+class HistoryUnreadableError(HistoryNotFoundError):
+    """A record file for that id exists but holds no readable ``session_meta``."""
+
+    reason: ClassVar[str] = "history_unreadable"
+
+
 class PathOutsideHistoryError(StoreError):
     """A ``rollout_path`` resolved outside ``home/sessions`` (symlinks and ``..`` resolved)."""
 

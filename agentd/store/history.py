@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from agentd.config import default_home
-from agentd.store.errors import HistoryNotFoundError
+from agentd.store.errors import (
+    HistoryAmbiguousError,
+    HistoryNotFoundError,
+    HistoryUnreadableError,
+)
 from agentd.store.index import HistoryIndex, RefreshStats
 from agentd.store.journal import FsyncPolicy, Journal
 from agentd.store.paths import confine, sessions_dir
@@ -210,6 +214,14 @@ class HistoryStore:
         self._maybe_refresh()
         found = self.index.find_by_id_or_prefix(record_id)
         if found is None:
+            if self.index.count_prefix(record_id) > 1:
+                raise HistoryAmbiguousError(
+                    f"more than one saved chat matched id prefix: {record_id}"
+                    " (give more characters)"
+                )
+            unreadable = self.index.unreadable_named(record_id)
+            if unreadable is not None:
+                raise HistoryUnreadableError(f"failed to load chat: {unreadable}")
             raise HistoryNotFoundError(f"no saved chat matched id: {record_id}")
         return Path(found.rollout_path)
 

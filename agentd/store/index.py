@@ -333,6 +333,32 @@ class HistoryIndex:
         )
         return _summary(rows[0]) if rows else None
 
+    def count_prefix(self, text: str) -> int:
+        """How many distinct ids start with ``text`` (0, 1 or 2 meaning "several")."""
+        key = safe_text(text.strip().lower())
+        if not key:
+            return 0
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT DISTINCT id_lower FROM records WHERE id_lower >= ? AND id_lower < ?"
+                " LIMIT 2",
+                (key, key + "\U0010ffff"),
+            ).fetchall()
+        )
+        return sum(1 for (row,) in rows if row.startswith(key))
+
+    def unreadable_named(self, text: str) -> str | None:
+        """A record file that was skipped as unreadable and whose name ends with id ``text``."""
+        key = safe_text(text.strip())
+        if not key or "%" in key or "_" in key:
+            return None
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT path FROM ignored WHERE path LIKE ? LIMIT 1", (f"%-{key}%.jsonl",)
+            ).fetchall()
+        )
+        return str(rows[0][0]) if rows else None
+
     def find_by_id_or_prefix(self, text: str) -> Summary | None:
         """Case-insensitive exact id, else a unique id prefix; ambiguous or none → ``None``.
 
