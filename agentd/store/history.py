@@ -214,15 +214,14 @@ class HistoryStore:
         self._maybe_refresh()
         found = self.index.find_by_id_or_prefix(record_id)
         if found is None:
+            # the reference's message for all three (text-matching clients rely on it); the
+            # reason tells them apart: history_ambiguous, history_unreadable, history_not_found
+            message = f"no saved chat matched id: {record_id}"
             if self.index.count_prefix(record_id) > 1:
-                raise HistoryAmbiguousError(
-                    f"more than one saved chat matched id prefix: {record_id}"
-                    " (give more characters)"
-                )
-            unreadable = self.index.unreadable_named(record_id)
-            if unreadable is not None:
-                raise HistoryUnreadableError(f"failed to load chat: {unreadable}")
-            raise HistoryNotFoundError(f"no saved chat matched id: {record_id}")
+                raise HistoryAmbiguousError(message)
+            if self.index.unreadable_named(record_id) is not None:
+                raise HistoryUnreadableError(message)
+            raise HistoryNotFoundError(message)
         return Path(found.rollout_path)
 
     def _read_indexed(self, path: Path, *, retry: Callable[[], Summary | None]) -> RecordView:
