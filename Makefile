@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench stress clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The stress suite at full size (minutes; `make test` runs it short). Figures: docs/reliability.md.
+stress: install
+	rm -f stress-results.jsonl
+	AGENTD_STRESS=full AGENTD_STRESS_OUT=stress-results.jsonl $(BIN)/pytest tests/stress -s -q
 
 bench: install
 	$(BIN)/python bench/rpc.py --json docs/bench-rpc.json

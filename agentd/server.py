@@ -5,9 +5,12 @@ message is answered. The core (sessions, providers, tools, history) is loaded ri
 response, or earlier by the first request that needs it; until then its methods are registered
 as trampolines, so method lookup and arrival order are the same either way.
 
-stdin EOF, SIGTERM, SIGINT, the ``exit`` notification and the death of the ``processId`` given at
-``initialize`` all lead to the same shutdown: running turns end as interrupted, history is flushed,
-the outbound queue is flushed (bounded), and the process exits, within about a second.
+stdin EOF, SIGTERM, SIGINT, SIGHUP (the terminal or the editor went away), the ``exit``
+notification, the death of the ``processId`` given at ``initialize`` and, by default, the death of
+the parent process (``AGENTD_WATCH_PARENT=0`` turns that off) all lead to the same shutdown:
+running turns end as interrupted, history is flushed, the outbound queue is flushed (bounded), and
+the process exits, within about a second. Tool processes never outlive the daemon
+(``agentd.tools.lifeline``).
 """
 
 from __future__ import annotations
@@ -109,8 +112,8 @@ class Daemon:
         self._exit = asyncio.Event()
         self.exit_code = 0
         self._shutdown_requested = False
-        self._parent_watch: asyncio.Task[None] | None = None
-        self._pidfd: int | None = None
+        #: Watched processes (the client's ``processId``, our parent): pid → pidfd or poll task.
+        self._watches: dict[int, int | asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         #: Detaches the connection from the core's events (set when the core is loaded).
         self._unsubscribe: Callable[[], None] = lambda: None
@@ -153,18 +156,20 @@ class Daemon:
         self._exit.set()
 
     def watch_parent(self, pid: int) -> None:
-        if self._parent_watch is not None or self._pidfd is not None:
+        """Shut down when process ``pid`` dies (pidfd where available, else a 1 s poll)."""
+        if pid in self._watches:
             return
         loop = asyncio.get_running_loop()
         try:
-            self._pidfd = os.pidfd_open(pid)
+            pidfd = os.pidfd_open(pid)
         except ProcessLookupError:
             self._parent_gone()
             return
         except (AttributeError, OSError):
-            self._parent_watch = loop.create_task(self._poll_parent(pid))
+            self._watches[pid] = loop.create_task(self._poll_parent(pid))
             return
-        loop.add_reader(self._pidfd, self._parent_gone)
+        self._watches[pid] = pidfd
+        loop.add_reader(pidfd, self._parent_gone)
 
     def state_snapshot(self) -> StateSnapshot:
         return state_snapshot(self.providers, self._manager)
@@ -187,8 +192,9 @@ class Daemon:
             connection.register(name, self._trampoline(name))
         connection.after_first_response = self._schedule_core_load
         loop = asyncio.get_running_loop()
-        for signum, reason in ((signal.SIGTERM, "sigterm"), (signal.SIGINT, "sigint")):
+        for signum, reason in _SIGNALS:
             loop.add_signal_handler(signum, self._on_signal, reason)
+        self._watch_own_parent()
 
         serving = loop.create_task(connection.serve(), name="agentd-serve")
         exiting = loop.create_task(self._exit.wait(), name="agentd-exit")
@@ -208,9 +214,18 @@ class Daemon:
         await connection.cancel_inflight()
         await connection.outbox.aclose(FLUSH_TIMEOUT_S)
         self._stop_watching()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum, _ in _SIGNALS:
             loop.remove_signal_handler(signum)
+        _end_tool_processes()
         return self.exit_code
+
+    def _watch_own_parent(self) -> None:
+        """An orphaned daemon (its parent died without closing our stdin) shuts down."""
+        if os.environ.get("AGENTD_WATCH_PARENT", "1") == "0":
+            return
+        parent = os.getppid()
+        if parent > 1:
+            self.watch_parent(parent)
 
     # -- the core, loaded lazily -------------------------------------------------------------
 
@@ -240,6 +255,8 @@ class Daemon:
         install(self._ctx, "model")
         projector = Projector(connection.send_event, self.state_snapshot)
         self._unsubscribe = bus.subscribe(projector)
+        # back-pressure reaches the provider: turns pause while stdout is backed up
+        connection.outbox.on_pressure = lambda paused: bus.flow.set_open(not paused)
         history = self._manager.runtime.history
         if history is not None:
             self._own(history.warm_up())
@@ -279,21 +296,36 @@ class Daemon:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                self._parent_watch = None
+                self._watches.pop(pid, None)
                 self._parent_gone()
                 return
             except PermissionError:
                 continue
 
     def _stop_watching(self) -> None:
-        if self._pidfd is not None:
+        watches, self._watches = self._watches, {}
+        for watch in watches.values():
+            if isinstance(watch, asyncio.Task):
+                watch.cancel()
+                continue
             with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = None
-        if self._parent_watch is not None:
-            self._parent_watch.cancel()
-            self._parent_watch = None
+                asyncio.get_running_loop().remove_reader(watch)
+            os.close(watch)
+
+
+_SIGNALS = (
+    (signal.SIGTERM, "sigterm"),
+    (signal.SIGINT, "sigint"),
+    (signal.SIGHUP, "sighup"),
+)
+
+
+def _end_tool_processes() -> None:
+    """Normal exit: the tool sentinel ends and adopted orphans are killed and reaped."""
+    from agentd.tools import lifeline
+
+    lifeline.SENTINEL.close()
+    lifeline.reap_orphans()
 
 
 def _now() -> str:
@@ -309,7 +341,14 @@ def serve(settings: Settings) -> int:
         level=getattr(logging, settings.log_level, logging.WARNING),
         format="agentd %(levelname)s %(name)s: %(message)s",
     )
+    from agentd.text import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # no secret reaches the logs either
     in_fd, out_fd = take_stdio()
+    from agentd.tools.lifeline import become_subreaper
+
+    become_subreaper()  # a tool's escaped grandchildren are re-parented to us, not to init
     return asyncio.run(_serve(settings, in_fd, out_fd))
 
 

@@ -66,6 +66,7 @@ from agentd.protocol.results import (
     SessionState,
     TranscriptMessage,
 )
+from agentd.text import redact, redact_value
 
 if TYPE_CHECKING:
     from agentd.core.session import Compression, Session
@@ -150,14 +151,15 @@ def session_state(session: Session) -> SessionState:
 
 def _executed(item: ExecutedTool) -> ExecutedToolJson:
     call, result = item.call, item.result
+    # tool output is what secrets leak through (a printed token, a key file read): redacted
     executed: ExecutedToolJson = {
         "name": call.name,
         "ok": result.ok,
         "input": dict(call.arguments),
-        "result": result.output,
+        "result": redact_value(result.output),
     }
     if result.error is not None:
-        executed["error"] = result.error
+        executed["error"] = redact(result.error)
     return executed
 
 

@@ -6,9 +6,10 @@ results and state are shaped by the projection (``agentd.api.projection``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentd.api.context import ApiContext
 from agentd.api.errors import store_error
@@ -46,6 +47,27 @@ log = logging.getLogger("agentd.api")
 #: Bound on waiting for a prompt to reach the disk before ``session.send`` answers anyway.
 PROMPT_SAVE_TIMEOUT_S = 10.0
 _DECISIONS: tuple[ApprovalDecision, ...] = ("allow", "allow_session", "deny")
+T = TypeVar("T")
+
+
+async def committed(work: Awaitable[T]) -> T:
+    """Finish ``work`` even if the request is cancelled meanwhile.
+
+    A request whose effect already happened (a prompt accepted, a session being cleared) cannot
+    be taken back by ``$/cancelRequest``: answering ``-32800`` would tell the client it did not
+    happen, and a client that retries would duplicate it. So the cancel is absorbed and the
+    request answers with its result. ``work`` must be bounded itself.
+    """
+    task = asyncio.ensure_future(work)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
 
 
 def make_approver(ctx: ApiContext, timeout: float) -> Approver:
@@ -103,8 +125,17 @@ async def get(ctx: ApiContext, p: SessionIdParams) -> SessionState:
 async def send(ctx: ApiContext, p: SessionSendParams) -> SendResult:
     session = ctx.manager.get(p.session_id)
     outcome = session.send(p.text, p.images, p.enqueue)
-    # answered only once the prompt is on disk: an answered prompt survives a crash
-    await session.prompt_saved(outcome.turn_id, PROMPT_SAVE_TIMEOUT_S)
+    # What send did synchronously (``preparing...``, a pre-flight failure) precedes the response,
+    # as the reference; everything the turn does after that follows it: the session's events
+    # are held until the connection has queued this response (released by ``call_soon``, which
+    # runs after the handler's task step that hands the result to the outbox).
+    release = session.hold()
+    try:
+        # answered only once the prompt is on disk: an answered prompt survives a crash; from
+        # here on the prompt is accepted, so a cancel cannot undo it (``committed``)
+        await committed(session.prompt_saved(outcome.turn_id, PROMPT_SAVE_TIMEOUT_S))
+    finally:
+        asyncio.get_running_loop().call_soon(release)
     return {
         "session_id": session.id,
         "turn_id": outcome.turn_id,
@@ -140,7 +171,7 @@ async def queue_remove(ctx: ApiContext, p: QueueRemoveParams) -> QueueRemoveResu
 
 
 async def clear_session(ctx: ApiContext, p: SessionIdParams) -> ClearSessionResult:
-    await ctx.manager.get(p.session_id).clear()
+    await committed(ctx.manager.get(p.session_id).clear())
     return {"session_id": p.session_id, "cleared": True}
 
 

@@ -10,6 +10,7 @@ test) sees exactly the order in which the core changed state. Listeners must not
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeAlias
@@ -268,12 +269,49 @@ TURN_ENDS = (TurnCompleted, TurnInterrupted, TurnFailed)
 Listener = Callable[[CoreEvent, str], None]
 
 
+class FlowGate:
+    """Back-pressure from whoever carries the events out, without the core knowing who.
+
+    The front door closes the gate while its outbound queue is over its limit (a client that
+    stopped reading) and opens it when the queue drained. A streaming turn checks ``is_open``
+    between provider events (one attribute read) and only awaits ``wait`` while closed: it then
+    stops pulling from its provider stream, so an HTTP stream pushes back over TCP instead of
+    the daemon buffering the answer.
+    """
+
+    __slots__ = ("_opened", "is_open")
+
+    def __init__(self) -> None:
+        self.is_open = True
+        self._opened: asyncio.Event | None = None
+
+    def set_open(self, is_open: bool) -> None:
+        if is_open == self.is_open:
+            return
+        self.is_open = is_open
+        if self._opened is not None:
+            if is_open:
+                self._opened.set()
+            else:
+                self._opened.clear()
+
+    async def wait(self) -> None:
+        """Return once the gate is open (at once when it is)."""
+        if self.is_open:
+            return
+        if self._opened is None:
+            self._opened = asyncio.Event()
+        await self._opened.wait()
+
+
 class EventBus:
     """Fan-out of ``(event, timestamp)`` to subscribers."""
 
     def __init__(self) -> None:
         #: Replaced, never mutated: ``emit`` iterates it while listeners may (un)subscribe.
         self._listeners: tuple[Listener, ...] = ()
+        #: Closed by the front door while its listeners cannot keep up (see ``FlowGate``).
+        self.flow = FlowGate()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Add a listener; the returned function removes it again."""

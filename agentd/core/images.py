@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentd.core.errors import InvalidOption
+
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _MIME_BY_EXT = {
     ".png": "image/png",
@@ -30,21 +32,30 @@ class ImageError(Exception):
     """An attachment that cannot be used; the message is shown to the user."""
 
 
+_SHAPE = "`images` must be an array of objects with a non-empty `path` or `data_url`"
+
+
 def normalise_images(raw: Any) -> list[dict[str, Any]]:
-    """Keep rows that are objects with a non-empty ``path`` and/or ``data_url``."""
-    if not isinstance(raw, list):
+    """The image rows of a prompt: objects with a non-empty ``path`` and/or ``data_url``.
+
+    The reference drops anything else silently, so a client's typo loses its images without a
+    word; agentd refuses the request instead (``InvalidOption`` → ``-32602``, field ``images``).
+    """
+    if raw is None:
         return []
+    if not isinstance(raw, list):
+        raise InvalidOption(_SHAPE, "images")
     rows: list[dict[str, Any]] = []
     for entry in raw:
         if not isinstance(entry, dict):
-            continue
+            raise InvalidOption(_SHAPE, "images")
         path = entry.get("path")
         data_url = entry.get("data_url", entry.get("dataUrl"))
         mime = entry.get("mime_type", entry.get("mimeType"))
         path = path.strip() if isinstance(path, str) else ""
         data_url = data_url.strip() if isinstance(data_url, str) else ""
         if not path and not data_url:
-            continue
+            raise InvalidOption(_SHAPE, "images")
         row: dict[str, Any] = {"path": path}
         if isinstance(mime, str) and mime.strip():
             row["mime_type"] = mime.strip()

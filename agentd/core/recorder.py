@@ -31,10 +31,12 @@ from agentd.store import (
     Journal,
     Message,
     MetaUpdate,
+    PartialText,
     QueuedPrompt,
     StoreError,
     TurnEnd,
     TurnStart,
+    UnexpectedStoreError,
     now_iso,
 )
 from agentd.store import ToolCall as StoredToolCall
@@ -143,6 +145,16 @@ def from_stored(message: Message) -> ChatMessage:
     )
 
 
+def _as_store_job(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    try:
+        return fn(*args)
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.exception("history store job failed")
+        raise UnexpectedStoreError(exc) from exc
+
+
 class HistoryWriter:
     """The daemon's one history store and the thread that owns it."""
 
@@ -159,8 +171,12 @@ class HistoryWriter:
         return self._store
 
     def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Queue ``fn(*args)`` on the store thread now; the future is never cancelled by waiters."""
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """Queue ``fn(*args)`` on the store thread now; the future is never cancelled by waiters.
+
+        Whatever ``fn`` raises reaches the waiter as a ``StoreError``: an unexpected exception
+        (a bug, a ``UnicodeEncodeError``) is a storage failure, never a model or "upstream" one.
+        """
+        return asyncio.get_running_loop().run_in_executor(self._executor, _as_store_job, fn, args)
 
     async def run(
         self,
@@ -295,6 +311,25 @@ class SessionRecord:
         def write() -> None:
             if self.journal is not None:
                 self.journal.append(QueuedPrompt(prompt_id, text, enqueued_at, tuple(images)))
+
+        return self._submit(write)
+
+    def partial(self, turn_id: str, text: str) -> asyncio.Future[None]:
+        """Journal a batch of streamed text (not fsync'd): a crash mid-answer keeps it."""
+
+        def write() -> None:
+            if self.journal is not None:
+                self.journal.append(PartialText(turn_id, text))
+
+        return self._submit(write)
+
+    def drop_queued(self, prompts: Sequence[tuple[str, str]]) -> asyncio.Future[None]:
+        """Mark queued prompts ``(id, enqueued_at)`` as removed by the client."""
+
+        def write() -> None:
+            if self.journal is not None:
+                for prompt_id, enqueued_at in prompts:
+                    self.journal.append(QueuedPrompt(prompt_id, "", enqueued_at, dropped=True))
 
         return self._submit(write)
 

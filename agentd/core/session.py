@@ -12,7 +12,7 @@ import collections
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -61,6 +61,8 @@ log = logging.getLogger("agentd.core")
 MAX_QUEUE = 256
 #: How long ``history.clear_session`` and shutdown wait for an interrupted turn to end.
 TURN_END_TIMEOUT_S = 10.0
+#: Bound on holding a session's events back for a response (a missed release cannot stall it).
+HOLD_LIMIT_S = 30.0
 
 
 @attrs.frozen
@@ -120,6 +122,10 @@ class Session:
         runtime.warm_tokens(model)
         #: Emit a core event (the bus's own method: this is on the streaming path).
         self.emit: Callable[[CoreEvent], None] = runtime.bus.emit
+        self.flow = runtime.bus.flow
+        #: Events held back while a response is on its way (see ``hold``).
+        self._holds = 0
+        self._held: list[CoreEvent] = []
         self.pending = False
         self.status_label = "ready"
         self.transcript: list[TranscriptEntry] = []
@@ -192,6 +198,35 @@ class Session:
         breakdown = self.context_breakdown(draft)
         source = self.conversation.source()
         self.emit(ContextEstimated(self.id, self.provider, breakdown, token_source=source))
+
+    def hold(self) -> Callable[[], None]:
+        """Hold this session's events back until the returned ``release`` is called.
+
+        The API holds them from the moment a request took effect until its response is written,
+        so a response always precedes the events its request caused once it started (a turn
+        that fails at once cannot report before ``session.send`` has answered). Holds nest;
+        each is released once, at the latest after ``HOLD_LIMIT_S``.
+        """
+        if self._holds == 0:
+            self.emit = self._held.append
+        self._holds += 1
+        released = False
+        timer = asyncio.get_running_loop().call_later(HOLD_LIMIT_S, lambda: release())
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            timer.cancel()
+            self._holds -= 1
+            if self._holds == 0:
+                emit = self.emit = self.runtime.bus.emit
+                held, self._held = self._held, []
+                for event in held:
+                    emit(event)
+
+        return release
 
     # -- what a turn asks of its host --------------------------------------------------------
 
@@ -417,7 +452,7 @@ class Session:
 
     def interrupt(self, clear_queue: bool = False) -> bool:
         if clear_queue:
-            self.queue_clear()
+            self.queue_clear(drop=True)
         turn = self.turn
         if turn is None or turn.interrupting:
             return False
@@ -427,8 +462,12 @@ class Session:
         turn.cancel()
         return True
 
-    def queue_clear(self) -> int:
+    def queue_clear(self, *, drop: bool = True) -> int:
+        """Empty the queue; ``drop`` records the removal, so a resume does not offer them again
+        (a shutdown keeps them on disk: they are offered back by the next resume)."""
         count = len(self.queue)
+        if drop and count and self.record is not None:
+            self.record.drop_queued([(item.id, item.enqueued_at) for item in self.queue])
         self.queue.clear()
         self.touch()
         if count:
@@ -439,22 +478,34 @@ class Session:
         for item in self.queue:
             if item.id == item_id:
                 self.queue.remove(item)
+                if self.record is not None:
+                    self.record.drop_queued([(item.id, item.enqueued_at)])
                 self.touch()
                 self._queue_changed()
                 return True
         return False
 
-    async def clear(self) -> None:
+    def clear(self) -> Awaitable[None]:
         """Forget the conversation (memory only); a running turn is interrupted, awaited first.
 
-        While it waits, new prompts are refused and nothing is drained from the queue, so no
-        turn can start, or write, between the interrupt and the reset.
+        The refusal of new prompts, the queue's removal and the interrupt happen now, when
+        called (arrival order), even if the caller only awaits the result later. While it
+        waits, nothing is drained from the queue, so no turn can start, or write, between the
+        interrupt and the reset.
         """
         self._clearing = True
         try:
             self.queue_clear()
             if self.turn is not None:
                 self.interrupt()
+        except BaseException:
+            self._clearing = False
+            raise
+        return self._finish_clear()
+
+    async def _finish_clear(self) -> None:
+        try:
+            if self.turn is not None:
                 await self.wait_idle(TURN_END_TIMEOUT_S)
             self.turn = None
             self.conversation.replace(())
@@ -472,8 +523,11 @@ class Session:
             self._clearing = False
 
     async def close(self, timeout: float) -> None:
-        """Shutdown: drop the queue, interrupt the turn, wait (bounded) for it and its records."""
-        self.queue_clear()
+        """Shutdown: drop the queue, interrupt the turn, wait (bounded) for it and its records.
+
+        The queued prompts stay on disk, unstarted: a resumed session offers them back.
+        """
+        self.queue_clear(drop=False)
         self.interrupt()
         await self.wait_idle(timeout)
         await self.tools.aclose()  # the session's MCP servers end with it
@@ -497,6 +551,12 @@ class Session:
                     )
                 )
         self.conversation_provider = view.meta.provider or None
+        # Prompts accepted but never started (a crash or shutdown came first) are offered back
+        # in the queue; they start behind the next turn, never by themselves.
+        for prompt in view.unstarted_prompts[:MAX_QUEUE]:
+            self.queue.append(
+                PendingPrompt(prompt.id, prompt.text, tuple(prompt.images), prompt.enqueued_at)
+            )
 
     def history_failed(self, error: BaseException) -> None:
         detail = error.message if isinstance(error, StoreError) else "unexpected error"

@@ -32,6 +32,7 @@ from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.events import (
     CoreEvent,
     ExecutedTool,
+    FlowGate,
     ReasoningStreamed,
     RetryScheduled,
     StopReason,
@@ -70,15 +71,25 @@ from agentd.providers.base import (
 )
 from agentd.store import StoreError
 from agentd.store.records import TurnStatus
+from agentd.text import all_finite, finite_copy
 from agentd.tools.base import ToolContext, ToolResult
 
 log = logging.getLogger("agentd.core")
 
 EMPTY_ANSWER = "(No response text returned)"
+#: What a tool call reports when the turn was interrupted while its approval was pending.
+APPROVAL_INTERRUPTED = "not run: the turn was interrupted while waiting for approval"
 #: What a tool call gets when its round was cut off at the model's output limit.
 CUT_OFF_TOOL_RESULT = "tool call not run: the model's output was cut off at its length limit"
 #: Bound on waiting for a turn's last history records before announcing its end.
 RECORD_TIMEOUT_S = 10.0
+#: Streamed text is journalled in batches of about this many characters, or this often.
+PARTIAL_BATCH_CHARS = 4096
+PARTIAL_BATCH_S = 0.5
+#: Provider events handled before the turn yields to the event loop: a provider whose stream
+#: is already buffered (or a fast local one) never awaits, and 50 such turns would otherwise
+#: hold the loop for whole answers at a time (ping p99 500 ms, issue 10 item 14).
+YIELD_EVERY = 32
 _BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*")
 
 
@@ -132,6 +143,11 @@ class TurnHost(Protocol):
     @property
     def request_options(self) -> RequestOptions: ...
 
+    @property
+    def flow(self) -> FlowGate:
+        """Closed while the events cannot be carried out: streaming pauses."""
+        ...
+
     def model_provider(self) -> Provider | None:
         """The session's provider, or ``None`` when it is not available."""
         ...
@@ -174,6 +190,16 @@ def thought_title(reasoning: str) -> str:
     match = _BOLD_TITLE.match(reasoning)
     title = match.group(1) if match else reasoning.strip().split("\n", 1)[0]
     return title.strip().lower() or "reasoning"
+
+
+def finite_call(call: ToolCall) -> ToolCall:
+    """A call whose arguments hold no NaN or infinity (a model's ``NaN`` parses in Python but
+    is not JSON: no event, history line or ``session.get`` could carry it). They become null,
+    which the tool's schema then refuses with a clear error; the raw text is kept as produced.
+    """
+    if all_finite(call.arguments):
+        return call
+    return attrs.evolve(call, arguments=finite_copy(call.arguments))
 
 
 def tool_message_text(result: ToolResult) -> str:
@@ -221,8 +247,16 @@ class Turn:
         #: Resolves when the turn has ended (after its terminal event).
         self.outcome: asyncio.Future[TurnOutcome] = loop.create_future()
         self._round_text: list[str] = []
+        #: The turn's one end record, once submitted (a second end is never written).
+        self._end_written: asyncio.Future[None] | None = None
+        self._end_submitted = False
         self._answered = False
         self._user_shown = False
+        self._awaiting_approval = False
+        #: Streamed text not yet journalled, and when the last batch was.
+        self._unsaved: list[str] = []
+        self._unsaved_chars = 0
+        self._saved_at = 0.0
 
     @property
     def messages(self) -> list[ChatMessage]:
@@ -274,7 +308,8 @@ class Turn:
         # A task cancelled before its first step never enters ``_run``: end it here. Its prompt
         # and end are still written (submitted in order; the shutdown flush waits for them).
         if self.phase is not TurnPhase.ENDED:
-            self._record_end("interrupted")
+            if not self._end_submitted:
+                self._record_end("interrupted")
             self._end_interrupted()
 
     def _record(self, message: ChatMessage) -> None:
@@ -286,20 +321,42 @@ class Turn:
     def _record_end(
         self, status: TurnStatus, kind: str | None = None, message: str | None = None
     ) -> asyncio.Future[None] | None:
+        """Submit the turn's end record: the first call only (a turn ends exactly once)."""
+        if self._end_submitted:
+            return self._end_written
+        self._end_submitted = True
         record = self.host.record
-        return None if record is None else record.end_turn(self.id, status, kind, message)
+        if record is not None:
+            self._end_written = record.end_turn(self.id, status, kind, message)
+        return self._end_written
 
     async def _end(
         self, status: TurnStatus, kind: str | None = None, message: str | None = None
     ) -> None:
-        """Write the turn's end and wait (bounded) until it is on disk."""
+        """Write the turn's end and wait (bounded) until it is on disk.
+
+        Once the end is submitted the outcome is decided: an interrupt that lands during the
+        fsync is absorbed here (the turn still reports the status it wrote), so neither a
+        second ``turn_end`` nor a second terminal event can follow.
+        """
         self.phase = TurnPhase.ENDING
         written = self._record_end(status, kind, message)
-        if written is not None:
+        if written is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_TIMEOUT_S
+        while not written.done():
             try:
-                await asyncio.wait_for(asyncio.shield(written), RECORD_TIMEOUT_S)
+                await asyncio.wait_for(asyncio.shield(written), max(0.0, deadline - loop.time()))
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
+                continue
             except Exception:  # reported by the record's own error handling
-                log.warning("turn %s: its end may not be on disk", self.id)
+                break
+        if not written.done() or written.cancelled() or written.exception() is not None:
+            log.warning("turn %s: its end may not be on disk", self.id)
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -314,7 +371,6 @@ class Turn:
                 await self._end("error", "storage", message)  # best effort: the disk may be full
                 self._end_error("storage", message, notice=False)
                 return
-            await asyncio.sleep(0)  # let the ``session.send`` response go out first
             self._show_prompt()
             await host.prepare_context(self.id)
             await host.tools.ready()  # a session's MCP servers start with its first turn
@@ -363,6 +419,10 @@ class Turn:
             message = f"context compaction failed: {exc.message}"
             await self._end("error", exc.kind, message)
             self._end_error(exc.kind, message)
+        except StoreError as exc:
+            message = f"history write failed: {exc.message}"
+            await self._end("error", "storage", message)
+            self._end_error("storage", message)
         except Exception:
             log.exception("turn %s failed", self.id)
             await self._end("error", "upstream", "internal error")
@@ -441,10 +501,19 @@ class Turn:
             trace=RequestTrace(session_id=host.id, turn_id=self.id, round_index=round_index),
         )
         self._round_text = []
+        self._unsaved, self._unsaved_chars = [], 0
+        self._saved_at = asyncio.get_running_loop().time()
         reasoning: list[str] = []
         result = _Round()
+        flow = host.flow
+        handled = 0
         async with contextlib.aclosing(provider.stream(request)) as stream:
             async for event in stream:
+                if not flow.is_open:  # the client stopped reading: stop pulling the stream
+                    await flow.wait()
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # fairness: other sessions and requests run too
                 if isinstance(event, TextDelta):
                     if not event.text:
                         continue
@@ -453,6 +522,8 @@ class Turn:
                     self._round_text.append(event.text)
                     self._answered = True
                     host.emit(TextStreamed(host.id, self.id, event.text))
+                    if host.record is not None:
+                        self._journal_partial(event.text)
                 elif isinstance(event, ReasoningDelta):
                     reasoning.append(event.text)
                     so_far = "".join(reasoning).strip()
@@ -461,7 +532,7 @@ class Turn:
                         host.set_status(label)
                     host.emit(ReasoningStreamed(host.id, self.id, event.text, so_far))
                 elif isinstance(event, ToolCallRequested):
-                    result.calls.append(event.call)
+                    result.calls.append(finite_call(event.call))
                 elif isinstance(event, MessageData):
                     result.data = event.data
                 elif isinstance(event, Usage):
@@ -489,13 +560,27 @@ class Turn:
         self._round_text = []
         return result
 
+    def _journal_partial(self, text: str) -> None:
+        """Batch streamed text into ``partial_text`` records (bounded: by size or by time)."""
+        self._unsaved.append(text)
+        self._unsaved_chars += len(text)
+        now = asyncio.get_running_loop().time()
+        if self._unsaved_chars < PARTIAL_BATCH_CHARS and now - self._saved_at < PARTIAL_BATCH_S:
+            return
+        record = self.host.record
+        if record is not None:
+            record.partial(self.id, "".join(self._unsaved))
+        self._unsaved, self._unsaved_chars, self._saved_at = [], 0, now
+
     async def _tool_round(self, round_index: int, calls: list[ToolCall]) -> None:
         executed: list[ExecutedTool] = []
         limit = self.host.tools.max_calls_per_round
         for position, call in enumerate(calls):
+            self._awaiting_approval = False
             try:
                 result = await self._run_tool(round_index, call, position < limit)
             except asyncio.CancelledError:
+                pending_approval = self._awaiting_approval
                 aborted = ToolResult(
                     ok=False,
                     output={
@@ -505,7 +590,10 @@ class Turn:
                         "aborted": True,
                         "exit_code": None,
                     },
-                    error="process aborted (no exit code)",
+                    # a call still waiting for the client's decision never started a process
+                    error=APPROVAL_INTERRUPTED
+                    if pending_approval
+                    else "process aborted (no exit code)",
                 )
                 executed.append(self._report_tool(round_index, call, aborted))
                 for skipped in calls[position + 1 :]:
@@ -528,7 +616,9 @@ class Turn:
         host.emit(ToolCallStarted(host.id, self.id, round_index, call))
         if not allowed:
             return host.tools.over_limit(call.name)
-        refusal = await host.approve(self.id, call)
+        self._awaiting_approval = True
+        refusal = await host.approve(self.id, call)  # an interrupt here leaves the flag set
+        self._awaiting_approval = False
         if refusal is not None:
             return refusal
         context = ToolContext(workspace_root=host.cwd, call_id=call.call_id)

@@ -16,7 +16,9 @@ Params classes are plain attrs classes; the field's annotation and default pick 
 
 String fields that name a file or a record (``cwd``, ``rollout_path``, ``resume_id``, ``id``, or
 any field with ``name`` metadata) refuse NUL and unpaired surrogates: neither can be part of a path
-or be stored as UTF-8, so they are bad params here rather than an internal error later.
+or be stored as UTF-8, so they are bad params here rather than an internal error later. Other
+(free-text) strings are made safe here, the one edge: an unpaired surrogate becomes U+FFFD (it
+has no UTF-8 form, so no file, index or socket could take it); NUL is kept (it is valid text).
 
 Unknown keys are ignored, as the reference does, so clients written for it keep working. Nothing is
 coerced: ``"5"`` is not a number and ``"true"`` is not a boolean. A class with at least one required
@@ -35,6 +37,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 import attrs
 
 from agentd.protocol.errors import RpcError, invalid_params
+from agentd.text import safe_text
 
 T = TypeVar("T")
 
@@ -137,7 +140,7 @@ def _rule_for(field: attrs.Attribute[Any]) -> Rule:
                 raise _FieldProblem(f"`{name}` must be a non-empty string", name)
             if is_name and ("\x00" in value or not value.isascii()):
                 _check_name(value, name)
-            return value.strip()
+            return safe_text(value.strip())
 
         return required_str
     if inner is str:
@@ -150,7 +153,7 @@ def _rule_for(field: attrs.Attribute[Any]) -> Rule:
             stripped = value.strip()
             if is_name and ("\x00" in stripped or not stripped.isascii()):
                 _check_name(stripped, name)
-            return stripped if stripped else _MISSING
+            return safe_text(stripped) if stripped else _MISSING
 
         return optional_str
     if inner is bool:

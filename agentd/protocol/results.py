@@ -145,9 +145,10 @@ class HistorySummary(TypedDict):
 
 
 class HistoryRecord(HistorySummary):
-    """``history.get``: the summary plus the record's messages."""
+    """``history.get``: the summary plus the record's messages (and unstarted queued prompts)."""
 
     messages: list[dict[str, Any]]
+    queued: NotRequired[list[dict[str, Any]]]
 
 
 class HistoryListResult(TypedDict):

@@ -28,6 +28,8 @@ from agentd.wire import dumps
 log = logging.getLogger("agentd.rpc")
 
 BATCH_BYTES = 256 * 1024
+#: Queued bytes above which streaming turns are paused (the hard limit stops reading stdin).
+PAUSE_BYTES = 4 * 1024 * 1024
 
 
 class EventMerger(Protocol):
@@ -111,6 +113,11 @@ class Outbox:
         self._flusher: asyncio.Task[None] | None = None
         self._relieved = asyncio.Event()
         self._relieved.set()
+        #: Backlog above which producers are asked to pause (``on_pressure(True)``).
+        self.pause_limit = min(PAUSE_BYTES, hard_limit)
+        self._paused = False
+        #: Told when the backlog crosses ``pause_limit`` (the server closes the core's gate).
+        self.on_pressure: Callable[[bool], None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         #: Frames written in this loop iteration; flushed together (one syscall, not one each).
@@ -220,6 +227,11 @@ class Outbox:
             self._relieved.clear()
         else:
             self._relieved.set()
+        paused = self._queued_bytes > self.pause_limit
+        if paused != self._paused:
+            self._paused = paused
+            if self.on_pressure is not None:
+                self.on_pressure(paused)
 
     async def _flush_queue(self) -> None:
         self._flush_batch()  # frames from before the back-up go first

@@ -10,6 +10,7 @@ from agentd.store.errors import (
     RecordLockedError,
     StoreError,
     StoreWriteError,
+    UnexpectedStoreError,
 )
 from agentd.store.history import (
     HistoryStore,
@@ -25,6 +26,7 @@ from agentd.store.records import (
     Compaction,
     Message,
     MetaUpdate,
+    PartialText,
     QueuedPrompt,
     Record,
     SessionMeta,
@@ -49,6 +51,7 @@ __all__ = [
     "Journal",
     "Message",
     "MetaUpdate",
+    "PartialText",
     "PathOutsideHistoryError",
     "Problem",
     "QueuedPrompt",
@@ -64,6 +67,7 @@ __all__ = [
     "TurnEnd",
     "TurnInfo",
     "TurnStart",
+    "UnexpectedStoreError",
     "default_home",
     "encode_line",
     "is_sync_point",

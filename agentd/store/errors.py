@@ -26,6 +26,18 @@ class HistoryNotFoundError(StoreError):
     reason: ClassVar[str] = "history_not_found"
 
 
+class HistoryAmbiguousError(HistoryNotFoundError):
+    """An id prefix matches more than one saved chat (give more characters)."""
+
+    reason: ClassVar[str] = "history_ambiguous"
+
+
+class HistoryUnreadableError(HistoryNotFoundError):
+    """A record file for that id exists but holds no readable ``session_meta``."""
+
+    reason: ClassVar[str] = "history_unreadable"
+
+
 class PathOutsideHistoryError(StoreError):
     """A ``rollout_path`` resolved outside ``home/sessions`` (symlinks and ``..`` resolved)."""
 
@@ -44,6 +56,19 @@ class RecordLockedError(StoreError):
     def __init__(self, record_id: str) -> None:
         super().__init__(f"history record {record_id} is in use by another agentd process")
         self.record_id = record_id
+
+
+class UnexpectedStoreError(StoreError):
+    """A store job raised something no store code raises on purpose (a bug, or an OS surprise).
+
+    It is still a storage failure: callers report it as one, never as a model error.
+    """
+
+    reason: ClassVar[str] = "store_failed"
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(f"history store failed: {type(error).__name__}")
+        self.error = error
 
 
 class StoreWriteError(StoreError):

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from agentd.config import default_home
-from agentd.store.errors import HistoryNotFoundError
+from agentd.store.errors import (
+    HistoryAmbiguousError,
+    HistoryNotFoundError,
+    HistoryUnreadableError,
+)
 from agentd.store.index import HistoryIndex, RefreshStats
 from agentd.store.journal import FsyncPolicy, Journal
 from agentd.store.paths import confine, sessions_dir
 from agentd.store.reader import RecordView, read_record
-from agentd.store.records import Message, SessionMeta
+from agentd.store.records import Message, QueuedPrompt, SessionMeta
 from agentd.store.state import Summary
 from agentd.store.timefmt import now_iso
 
@@ -63,14 +67,26 @@ def message_to_dict(message: Message, *, failed_turn: bool = False) -> dict[str,
     return out
 
 
+def queued_to_dict(prompt: QueuedPrompt) -> dict[str, Any]:
+    """A queued prompt whose turn never started: ``{id, text, images?, enqueuedAt}``."""
+    out: dict[str, Any] = {"id": prompt.id, "text": prompt.text}
+    if prompt.images:
+        out["images"] = [dict(image) for image in prompt.images]
+    out["enqueuedAt"] = prompt.enqueued_at
+    return out
+
+
 def view_to_dict(view: RecordView) -> dict[str, Any]:
-    """A ``history.get`` result: the summary fields plus ``messages``."""
+    """A ``history.get`` result: the summary fields plus ``messages``, and ``queued`` when
+    prompts were accepted but never started (a crash or shutdown came first)."""
     result = view.summary().to_dict()
     failed = view.failed_turn_ids
     result["messages"] = [
         message_to_dict(message, failed_turn=turn is not None and turn in failed)
         for message, turn in zip(view.messages, view.message_turn_ids, strict=True)
     ]
+    if view.unstarted_prompts:
+        result["queued"] = [queued_to_dict(p) for p in view.unstarted_prompts]
     return result
 
 
@@ -198,7 +214,14 @@ class HistoryStore:
         self._maybe_refresh()
         found = self.index.find_by_id_or_prefix(record_id)
         if found is None:
-            raise HistoryNotFoundError(f"no saved chat matched id: {record_id}")
+            # the reference's message for all three (text-matching clients rely on it); the
+            # reason tells them apart: history_ambiguous, history_unreadable, history_not_found
+            message = f"no saved chat matched id: {record_id}"
+            if self.index.count_prefix(record_id) > 1:
+                raise HistoryAmbiguousError(message)
+            if self.index.unreadable_named(record_id) is not None:
+                raise HistoryUnreadableError(message)
+            raise HistoryNotFoundError(message)
         return Path(found.rollout_path)
 
     def _read_indexed(self, path: Path, *, retry: Callable[[], Summary | None]) -> RecordView:

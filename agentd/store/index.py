@@ -29,6 +29,7 @@ from agentd.store.paths import (
 from agentd.store.reader import log_problems, parse_bytes, read_bytes
 from agentd.store.state import Summary
 from agentd.store.timefmt import sort_key
+from agentd.text import safe_text
 
 logger = logging.getLogger("agentd.store")
 
@@ -110,17 +111,20 @@ def _summary(row: _Row) -> Summary:
 
 
 def _params(summary: Summary, size: int, mtime_ns: int) -> tuple[object, ...]:
+    # A file may hold any text JSON can escape (a lone surrogate from an older agentd or another
+    # tool); SQLite takes UTF-8 only, so every string is made safe here.
+    router = summary.open_router_provider
     return (
-        summary.rollout_path,
-        summary.id,
-        summary.id.lower(),
-        summary.title,
-        summary.provider,
-        summary.model,
-        summary.thinking_level,
-        summary.open_router_provider,
-        summary.created_at,
-        summary.updated_at,
+        safe_text(summary.rollout_path),
+        safe_text(summary.id),
+        safe_text(summary.id).lower(),
+        safe_text(summary.title),
+        safe_text(summary.provider),
+        safe_text(summary.model),
+        safe_text(summary.thinking_level),
+        None if router is None else safe_text(router),
+        safe_text(summary.created_at),
+        safe_text(summary.updated_at),
         sort_key(summary.updated_at),
         summary.message_count,
         size,
@@ -235,7 +239,7 @@ class HistoryIndex:
         """Record one file's summary. Best effort: a failure is logged, ``refresh`` repairs it."""
         try:
             self._run(lambda c: c.execute(_UPSERT, _params(summary, size, mtime_ns)))
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:  # total: the journal's write already succeeded
             logger.warning("history index update failed for %s: %s", summary.rollout_path, exc)
 
     def refresh(self) -> RefreshStats:
@@ -329,12 +333,38 @@ class HistoryIndex:
         )
         return _summary(rows[0]) if rows else None
 
+    def count_prefix(self, text: str) -> int:
+        """How many distinct ids start with ``text`` (0, 1 or 2 meaning "several")."""
+        key = safe_text(text.strip().lower())
+        if not key:
+            return 0
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT DISTINCT id_lower FROM records WHERE id_lower >= ? AND id_lower < ?"
+                " LIMIT 2",
+                (key, key + "\U0010ffff"),
+            ).fetchall()
+        )
+        return sum(1 for (row,) in rows if row.startswith(key))
+
+    def unreadable_named(self, text: str) -> str | None:
+        """A record file that was skipped as unreadable and whose name ends with id ``text``."""
+        key = safe_text(text.strip())
+        if not key or "%" in key or "_" in key:
+            return None
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT path FROM ignored WHERE path LIKE ? LIMIT 1", (f"%-{key}%.jsonl",)
+            ).fetchall()
+        )
+        return str(rows[0][0]) if rows else None
+
     def find_by_id_or_prefix(self, text: str) -> Summary | None:
         """Case-insensitive exact id, else a unique id prefix; ambiguous or none → ``None``.
 
         Several files with the same id (a copied record) count as one id: the newest wins.
         """
-        key = text.strip().lower()
+        key = safe_text(text.strip().lower())
         if not key:
             return None
 

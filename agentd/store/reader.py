@@ -162,11 +162,17 @@ def view_from(path: Path, result: ParseResult) -> RecordView | None:
     if meta is None:
         return None
     state = result.state
+    messages, turn_ids = list(state.messages), list(state.message_turn_ids)
+    for message, turn_id in state.unfinished_answers():  # a crash mid-stream
+        # after the last message of its turn (its prompt), where the answer would have been
+        at = max((i + 1 for i, t in enumerate(turn_ids) if t == turn_id), default=len(turn_ids))
+        messages.insert(at, message)
+        turn_ids.insert(at, turn_id)
     return RecordView(
         path=path,
         meta=meta,
-        messages=tuple(state.messages),
-        message_turn_ids=tuple(state.message_turn_ids),
+        messages=tuple(messages),
+        message_turn_ids=tuple(turn_ids),
         turns=tuple(state.turns.values()),
         problems=result.problems,
         size=result.size,

@@ -308,7 +308,11 @@ class MetaUpdate:
 @attrs.frozen
 class QueuedPrompt:
     """A prompt accepted while the session was busy. It is written when it is accepted, so a
-    crash cannot lose it; its turn later records it again as a ``message`` (turn ``id``)."""
+    crash cannot lose it; its turn later records it again as a ``message`` (turn ``id``).
+
+    ``dropped``: the client removed it from the queue (``session.queue.remove``/``clear``), so
+    a resumed session does not offer it again. Older readers ignore the extra key.
+    """
 
     TYPE: ClassVar[str] = "queued_prompt"
 
@@ -316,12 +320,15 @@ class QueuedPrompt:
     text: str
     enqueued_at: str
     images: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_image_tuple)
+    dropped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.TYPE, "id": self.id, "text": self.text}
         if self.images:
             out["images"] = [dict(i) for i in self.images]
         out["enqueuedAt"] = self.enqueued_at
+        if self.dropped:
+            out["dropped"] = True
         return out
 
     @classmethod
@@ -334,6 +341,7 @@ class QueuedPrompt:
             text=_str(data, "text"),
             enqueued_at=_str(data, "enqueuedAt"),
             images=tuple(i for i in images if isinstance(i, dict)),
+            dropped=data.get("dropped") is True,
         )
 
 
@@ -369,13 +377,51 @@ class Compaction:
         )
 
 
+@attrs.frozen
+class PartialText:
+    """A batch of text the model streamed in a turn's current round, written while it streams.
+
+    If the process dies mid-round, the turn's unfinished answer is these batches joined (the
+    reader shows it as an assistant message); once the round's message is written they are
+    superseded and ignored.
+    """
+
+    TYPE: ClassVar[str] = "partial_text"
+
+    turn_id: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "turn_id": self.turn_id, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PartialText:
+        return cls(turn_id=_str(data, "turn_id"), text=_str(data, "text"))
+
+
 Record: TypeAlias = (
-    SessionMeta | Message | TurnStart | TurnEnd | MetaUpdate | QueuedPrompt | Compaction
+    SessionMeta
+    | Message
+    | TurnStart
+    | TurnEnd
+    | MetaUpdate
+    | QueuedPrompt
+    | Compaction
+    | PartialText
 )
 
 _DECODERS: dict[str, Any] = {
     cls.TYPE: cls.from_dict
-    for cls in (SessionMeta, Message, TurnStart, TurnEnd, MetaUpdate, QueuedPrompt, Compaction)
+    for cls in (
+        SessionMeta,
+        Message,
+        TurnStart,
+        TurnEnd,
+        MetaUpdate,
+        QueuedPrompt,
+        Compaction,
+        PartialText,
+    )
 }
 
 
@@ -415,6 +461,6 @@ def redact_record(record: Record) -> Record:
         return record if summary is record.summary else attrs.evolve(record, summary=summary)
     if isinstance(record, TurnEnd) and record.message is not None:
         return attrs.evolve(record, message=redact(record.message))
-    if isinstance(record, QueuedPrompt):
+    if isinstance(record, QueuedPrompt | PartialText):
         return attrs.evolve(record, text=redact(record.text))
     return record

@@ -15,6 +15,7 @@ from agentd.store.records import (
     Compaction,
     Message,
     MetaUpdate,
+    PartialText,
     QueuedPrompt,
     Record,
     SessionMeta,
@@ -93,9 +94,14 @@ class RecordState:
         self.queued: dict[str, QueuedPrompt] = {}
         #: The last compaction's summary and the number of messages it replaced.
         self.compacted: tuple[str, int] | None = None
+        #: Streamed text of each turn's current round, until its message supersedes it.
+        self.partials: dict[str, list[str]] = {}
 
     def apply(self, record: Record) -> None:
-        if isinstance(record, Message):
+        if isinstance(record, PartialText):
+            if self.keep_messages:
+                self.partials.setdefault(record.turn_id, []).append(record.text)
+        elif isinstance(record, Message):
             self._apply_message(record)
         elif isinstance(record, TurnStart):
             self.queued.pop(record.turn_id, None)
@@ -103,6 +109,7 @@ class RecordState:
             self.open_turn = record.turn_id
             self.updated_at = record.at
         elif isinstance(record, TurnEnd):
+            self.partials.pop(record.turn_id, None)
             started = self.turns.get(record.turn_id)
             self.turns[record.turn_id] = TurnInfo(
                 record.turn_id,
@@ -121,7 +128,10 @@ class RecordState:
         elif isinstance(record, MetaUpdate):
             self._apply_meta_update(record)
         elif isinstance(record, QueuedPrompt) and self.keep_messages:
-            self.queued[record.id] = record
+            if record.dropped:
+                self.queued.pop(record.id, None)
+            elif record.id not in self.turns:  # its turn may have started first (no race left)
+                self.queued[record.id] = record
         elif isinstance(record, Compaction) and self.keep_messages:
             self.compacted = (record.summary, len(self.messages))
 
@@ -129,8 +139,21 @@ class RecordState:
         self.message_count += 1
         self.next_index = max(self.next_index, message.index + 1)
         if self.keep_messages:
+            turn_id = message.turn_id or self.open_turn
+            if message.role == "assistant" and turn_id is not None:
+                self.partials.pop(turn_id, None)  # the round's message supersedes its batches
             self.messages.append(message)
-            self.message_turn_ids.append(message.turn_id or self.open_turn)
+            self.message_turn_ids.append(turn_id)
+
+    def unfinished_answers(self) -> list[tuple[Message, str]]:
+        """What unfinished turns had streamed: one assistant message per turn that never ended."""
+        out = []
+        for turn_id, pieces in self.partials.items():
+            text = "".join(pieces).strip()
+            info = self.turns.get(turn_id)
+            if text and (info is None or info.status == "incomplete"):
+                out.append((Message(role="assistant", text=text, turn_id=turn_id), turn_id))
+        return out
 
     def _apply_meta_update(self, update: MetaUpdate) -> None:
         self.updated_at = update.updated_at

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import attrs
 
+from agentd.tools import lifeline
+
 #: Characters kept per stream (the reference's cap).
 OUTPUT_CAP_CHARS = 300_000
 #: Seconds between SIGTERM and SIGKILL on timeout.
@@ -138,15 +140,19 @@ async def _spawn(
     try:
         for capture in captures:
             write_fds.append(await _open_capture(loop, capture, transports))
-        return await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=subprocess.DEVNULL,
-            stdout=write_fds[0],
-            stderr=write_fds[1],
-            cwd=cwd,
-            env=None if env is None else dict(env),
-            start_new_session=True,
-        )
+        with lifeline.spawning():
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=subprocess.DEVNULL,
+                stdout=write_fds[0],
+                stderr=write_fds[1],
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                start_new_session=True,
+            )
+            lifeline.LIVE_LEADERS.add(proc.pid)
+        lifeline.SENTINEL.add(proc.pid)
+        return proc
     finally:
         # The child holds its own copies; ours must go or EOF never comes.
         for fd in write_fds:
@@ -164,6 +170,15 @@ async def _terminate_group(proc: asyncio.subprocess.Process, grace_s: float) -> 
         await asyncio.sleep(_POLL_S)
     _signal_group(proc.pid, signal.SIGKILL)
     await proc.wait()
+
+
+def _end_group(pgid: int) -> None:
+    """Whatever is left of the tool's group dies now; adopted orphans too (see ``lifeline``)."""
+    if group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+    lifeline.LIVE_LEADERS.discard(pgid)
+    lifeline.SENTINEL.remove(pgid)
+    lifeline.reap_orphans()
 
 
 async def _settle(captures: tuple[_Capture, _Capture], settle_s: float) -> None:
@@ -210,7 +225,9 @@ async def run_process(
             # Interrupt (or a failing callback): nothing of the command may outlive us.
             _signal_group(proc.pid, signal.SIGKILL)
             await proc.wait()
+            _end_group(proc.pid)
             raise
+        _end_group(proc.pid)  # a background job ``(sleep 300) &`` ends with its tool
     finally:
         for transport in transports:
             transport.close()

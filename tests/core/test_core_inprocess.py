@@ -134,9 +134,13 @@ def test_titles_and_thought_labels() -> None:
 
 
 def test_images_rows_placeholders_and_errors(tmp_path: Path) -> None:
-    rows = normalise_images([{"path": " a.png "}, {"dataUrl": "data:x"}, "bad", {"path": ""}])
+    rows = normalise_images([{"path": " a.png "}, {"dataUrl": "data:x"}])
     assert rows == [{"path": "a.png"}, {"path": "", "data_url": "data:x"}]
-    assert normalise_images("not a list") == []
+    assert normalise_images(None) == []
+    for bad in ("not a list", [{"path": "a.png"}, "bad"], [{"path": ""}], {"path": "a"}):
+        with pytest.raises(CoreError) as refused:
+            normalise_images(bad)
+        assert refused.value.reason == "invalid_params"
     assert with_placeholders("see [image 1]", 2) == "see [image 1] [Image 2]"
     assert with_placeholders("", 1) == "[Image 1]"
     with pytest.raises(ImageError, match="file not found"):

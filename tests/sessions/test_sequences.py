@@ -345,7 +345,7 @@ async def test_image_prompt_gets_placeholders_and_loaded_image(daemon: AgentdCli
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/"
         "PchI7wAAAABJRU5ErkJggg=="
     )
-    sent = await daemon.send(sid, "", images=[{"data_url": f"data:image/png;base64,{png}"}, "bad"])
+    sent = await daemon.send(sid, "", images=[{"data_url": f"data:image/png;base64,{png}"}])
     events = await daemon.turn_events(sent["turn_id"])
     user = first(events, "session.message.appended")["payload"]["message"]
     assert user["text"] == "[Image 1]"

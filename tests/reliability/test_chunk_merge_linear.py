@@ -1,0 +1,34 @@
+"""Issue 10 item 3 (fixed on main; this proves it without timing): merging queued chunks keeps
+the pieces and joins them once, when the merged event is encoded, so merging n chunks costs
+O(total size), not O(n * size)."""
+
+from __future__ import annotations
+
+from agentd.api.chunks import ChunkMerger
+
+
+def _chunk(text: str) -> dict[str, object]:
+    return {
+        "session_id": "s",
+        "turn_id": "t",
+        "chunk": {
+            "thoughts": [],
+            "answerText": text,
+            "segments": [{"kind": "answer", "text": text}],
+        },
+    }
+
+
+def test_merger_keeps_pieces_and_joins_once() -> None:
+    pieces = [f"piece {n} " * 8 for n in range(10_000)]
+    merger = ChunkMerger(_chunk(pieces[0]))
+    for piece in pieces[1:]:
+        merger.add(_chunk(piece))
+    held = merger._answer
+    assert len(held) == len(pieces)
+    assert all(a is b for a, b in zip(held, pieces, strict=True))  # no copy, no re-join
+    assert len(merger._segments) == 1 and len(merger._segments[0][1]) == len(pieces)
+    text = "".join(pieces)
+    payload = merger.payload()
+    assert payload["chunk"]["answerText"] == text
+    assert payload["chunk"]["segments"] == [{"kind": "answer", "text": text}]
