@@ -130,7 +130,10 @@ class Connection:
         self._pending[request_id] = future
         self.outbox.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         try:
-            return await asyncio.wait_for(future, timeout)
+            # not ``asyncio.wait_for``: on Python 3.11 it drops a cancellation that arrives in
+            # the same loop step as the answer (an interrupt would then be lost)
+            async with asyncio.timeout(timeout):
+                return await future
         except (TimeoutError, asyncio.CancelledError):
             self.notify(CANCEL_METHOD, {"id": request_id})
             raise

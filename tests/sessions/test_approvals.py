@@ -133,3 +133,22 @@ async def test_an_invalid_answer_denies(daemon: AgentdClient) -> None:
     events = await daemon.turn_events(sent["turn_id"])
     executed = first(events, "session.tool.call.completed")["payload"]["data"]["executed"]
     assert executed["ok"] is False and "invalid approval answer" in executed["error"]
+
+
+async def test_an_interrupt_sent_with_the_approval_answer_still_interrupts(
+    daemon: AgentdClient,
+) -> None:
+    """The interrupt and the answer arrive in the same loop step: the cancellation must win
+    (``asyncio.wait_for`` on 3.11 could drop it and report the turn as completed)."""
+    holder: dict[str, str] = {}
+
+    async def answer_and_interrupt(method: str, params: Any) -> Any:
+        daemon.start_request("session.interrupt", {"session_id": holder["sid"]})
+        await asyncio.sleep(0)
+        return {"decision": "deny", "message": "too late"}
+
+    daemon.request_handler = answer_and_interrupt
+    holder["sid"] = await new_session(daemon, model="bash", approval_policy="ask")
+    sent = await daemon.send(holder["sid"], "run it")
+    events = await daemon.turn_events(sent["turn_id"])
+    assert [e["type"] for e in terminal_events(events)] == ["session.interrupted"]
