@@ -35,6 +35,8 @@ stress: install
 bench: install
 	$(BIN)/python bench/rpc.py --json docs/bench-rpc.json
 	$(BIN)/python bench/turns.py --json docs/bench-turns.json
+	$(BIN)/python bench/providers.py
+	$(BIN)/python bench/tokens.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
