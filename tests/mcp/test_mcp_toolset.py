@@ -193,3 +193,41 @@ def test_bad_server_entries(entries: Any, fragment: str) -> None:
     with pytest.raises(McpConfigError) as caught:
         parse_list(entries)
     assert fragment in str(caught.value)
+
+
+async def test_a_streamable_http_server(tmp_path: Path) -> None:
+    """A server configured by ``url``: the same tools over the SDK's streamable HTTP transport."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER),
+        "web",
+        "--http",
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):  # bounded: the server is listening within a few seconds
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+        config = parse_server("web", {"url": f"http://127.0.0.1:{port}/mcp"})
+        assert config is not None
+        harness = Harness(tmp_path, config)
+        await harness.tools.ready()
+        assert ("web", "ready") in harness.statuses()
+        result = await harness.run("mcp__web__echo", text="over http")
+        assert result.ok and "web: over http" in str(result.output)
+        await harness.tools.aclose()
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
