@@ -72,6 +72,11 @@ def to_stored(
 ) -> Message:
     """The history record of a model-facing message: raw tool arguments and provider data
     are kept exactly, so a resumed conversation sends the model what it produced."""
+    if not images and message.images:  # e.g. an MCP tool's screenshot: kept for a resume
+        images = [
+            {"path": part.label, "mimeType": part.mime_type, "dataUrl": part.data_url}
+            for part in message.images
+        ]
     return Message(
         role=message.role,
         text=message.text,

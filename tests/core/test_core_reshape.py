@@ -376,3 +376,15 @@ def test_back_off_doubles_with_jitter_up_to_its_cap_and_honours_retry_after() ->
     assert policy.delay(2, ProviderError("rate_limited", "x", retry_after=7)) == 7
     assert policy.delay(2, ProviderError("rate_limited", "x", retry_after=999)) is None
     assert policy.delay(2, ProviderError("auth", "bad key")) is None
+
+
+def test_images_of_any_message_survive_the_history_round_trip() -> None:
+    from agentd.core.recorder import from_stored, to_stored
+    from agentd.providers.base import ImagePart, TextPart
+
+    url = f"data:image/png;base64,{PNG}"
+    message = ChatMessage(
+        "tool", (TextPart("screenshot"), ImagePart("image/png", url, "shot")), tool_call_id="c1"
+    )
+    back = from_stored(to_stored(message, "t1"))
+    assert back.images == message.images and back.text == "screenshot"
