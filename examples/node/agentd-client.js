@@ -73,24 +73,33 @@ async function main() {
   let code = null;
   let separator = "";
   let printed = false;
-  const done = new Promise((resolve) => {
-    eventHandlers.push(({ type, payload }) => {
-      if (type === "session.stream.chunk" && payload.chunk.answerText) {
-        process.stdout.write(separator + payload.chunk.answerText);
-        separator = "";
-        printed = true;
-      } else if (type === "session.message.appended" && payload.message.kind === "assistant" && printed) {
-        separator = "\n\n"; // each model round is its own message
-      } else if (type in CODES && payload.turn_id === turnId) {
-        code = CODES[type];
-        if (type === "session.error") console.error(`[error:${payload.kind}] ${payload.message}`);
-      } else if (type === "session.status" && code !== null && !payload.pending) {
-        resolve();
-      }
-    });
+  // Events can arrive in the same read as the send response, before its promise resolves:
+  // remember every turn's end, and look it up once the turn id is known.
+  const ends = new Map();
+  let finish = () => {};
+  const done = new Promise((resolve) => { finish = resolve; });
+  const settle = () => {
+    const end = ends.get(turnId);
+    if (turnId === null || end === undefined) return;
+    code = CODES[end.type];
+    if (end.type === "session.error") console.error(`[error:${end.payload.kind}] ${end.payload.message}`);
+    finish();
+  };
+  eventHandlers.push(({ type, payload }) => {
+    if (type === "session.stream.chunk" && payload.chunk.answerText) {
+      process.stdout.write(separator + payload.chunk.answerText);
+      separator = "";
+      printed = true;
+    } else if (type === "session.message.appended" && payload.message.kind === "assistant" && printed) {
+      separator = "\n\n"; // each model round is its own message
+    } else if (type in CODES) {
+      ends.set(payload.turn_id, { type, payload });
+      settle();
+    }
   });
   process.on("SIGINT", () => request("session.interrupt", { session_id }));
   ({ turn_id: turnId } = await request("session.send", { session_id, text: prompt }));
+  settle();
   await done;
   process.stdout.write("\n");
   await request("shutdown");

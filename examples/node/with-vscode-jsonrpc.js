@@ -20,24 +20,32 @@ async function main() {
   let turnId = null;
   let code = null;
   let separator = "";
-  const done = new Promise((resolve) => {
-    connection.onNotification("event", ({ type, payload }) => {
-      if (type === "session.stream.chunk" && payload.chunk.answerText) {
-        process.stdout.write(separator + payload.chunk.answerText);
-        separator = "";
-      } else if (type === "session.message.appended" && payload.message.kind === "assistant") {
-        separator = "\n\n";
-      } else if (type in CODES && payload.turn_id === turnId) {
-        code = CODES[type];
-      } else if (type === "session.status" && code !== null && !payload.pending) {
-        resolve();
-      }
-    });
+  // A turn's end can be read before the send response's promise resolves: remember every end.
+  const ends = new Map();
+  let finish = () => {};
+  const done = new Promise((resolve) => { finish = resolve; });
+  const settle = () => {
+    if (turnId !== null && ends.has(turnId)) {
+      code = CODES[ends.get(turnId)];
+      finish();
+    }
+  };
+  connection.onNotification("event", ({ type, payload }) => {
+    if (type === "session.stream.chunk" && payload.chunk.answerText) {
+      process.stdout.write(separator + payload.chunk.answerText);
+      separator = "";
+    } else if (type === "session.message.appended" && payload.message.kind === "assistant") {
+      separator = "\n\n";
+    } else if (type in CODES) {
+      ends.set(payload.turn_id, type);
+      settle();
+    }
   });
   connection.onRequest("session.tool.approve", () => ({ decision: "deny", message: "not in this example" }));
   connection.listen();
   const { session_id } = await connection.sendRequest("session.create", {});
   ({ turn_id: turnId } = await connection.sendRequest("session.send", { session_id, text: prompt }));
+  settle();
   await done;
   process.stdout.write("\n");
   await connection.sendRequest("shutdown");
