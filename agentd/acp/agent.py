@@ -275,7 +275,17 @@ class AcpAgent:
         if not isinstance(raw, dict) or not isinstance(raw.get("sessionId"), str):
             return
         state = self.sessions.get(raw["sessionId"])
-        if state is None or state.prompt is None:
+        if state is None:
+            return
+        if state.prompt is None:
+            # A prompt read together with its cancel has not started yet: its task was created
+            # first, so it has run its first step (and started its turn) by the next callback.
+            asyncio.get_running_loop().call_soon(self._cancel_active, state)
+            return
+        self._cancel_active(state)
+
+    def _cancel_active(self, state: AcpSession) -> None:
+        if state.prompt is None or state.prompt.cancelled:
             return
         state.prompt.cancelled = True
         state.prompt.woken.set()
