@@ -33,7 +33,7 @@ from agentd.acp.shapes import (
     StopReason,
 )
 from agentd.api.errors import core_error
-from agentd.core.errors import CoreError
+from agentd.core.errors import CoreError, SessionBusy
 from agentd.core.events import CoreEvent, TurnFailed
 from agentd.core.manager import SessionManager
 from agentd.core.policy import ApprovalDecision
@@ -233,6 +233,8 @@ class AcpAgent:
         try:
             try:
                 state.core.send(content.text, content.images, enqueue=False)
+            except SessionBusy:  # the last turn is still winding down after a cancel
+                raise errors.invalid_state("the previous prompt is still ending") from None
             except CoreError as exc:
                 raise core_error(exc, "session/prompt") from None
             turn = state.core.turn
