@@ -21,6 +21,7 @@ from typing import Any
 from agentd import __version__
 from agentd.acp import projection
 from agentd.acp.content import prompt_content
+from agentd.acp.mcp import mcp_servers
 from agentd.acp.shapes import (
     AUTH_REQUIRED,
     DEFAULT_MODE,
@@ -140,7 +141,7 @@ class AcpAgent:
             "agentCapabilities": {
                 "loadSession": True,
                 "promptCapabilities": {"image": True, "audio": False, "embeddedContext": True},
-                "mcpCapabilities": {"http": False, "sse": False},
+                "mcpCapabilities": {"http": True, "sse": False},
             },
             "authMethods": [],
             "agentInfo": {"name": "agentd", "title": "agentd", "version": __version__},
@@ -157,8 +158,11 @@ class AcpAgent:
     async def new_session(self, raw: Any) -> dict[str, Any]:
         params = _params(raw, "session/new")
         cwd = _cwd(params, "session/new")
+        servers = mcp_servers(params.get("mcpServers"), "session/new")
         try:
-            core = await self.manager.create_recorded(cwd=cwd, approval_policy=DEFAULT_MODE)
+            core = await self.manager.create_recorded(
+                cwd=cwd, approval_policy=DEFAULT_MODE, mcp_servers=servers
+            )
         except CoreError as exc:
             raise core_error(exc, "session/new") from None
         except StoreError as exc:
@@ -171,13 +175,14 @@ class AcpAgent:
         params = _params(raw, "session/load")
         session_id = _string(params, "sessionId", "session/load")
         cwd = _cwd(params, "session/load")
+        servers = mcp_servers(params.get("mcpServers"), "session/load")
         if session_id in self.sessions:
             raise errors.invalid_params(
                 "session/load", "this session is already open in this agent", "sessionId"
             )
         try:
             core = await self.manager.create_resumed(
-                session_id, cwd=cwd, approval_policy=DEFAULT_MODE
+                session_id, cwd=cwd, approval_policy=DEFAULT_MODE, mcp_servers=servers
             )
         except CoreError as exc:
             raise core_error(exc, "session/load") from None
