@@ -41,6 +41,7 @@ from agentd.core.policy import ApprovalDecision
 from agentd.core.session import Session
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
+from agentd.providers.base import ToolCall
 from agentd.rpc.connection import ClientRequestError, Connection
 from agentd.store import HistoryNotFoundError, StoreError
 
@@ -311,19 +312,18 @@ class AcpAgent:
         active = state.prompt if state is not None else None
         if state is None or active is None or active.cancelled:
             return "deny", "the prompt was cancelled"
-        name = str(call.get("name", ""))
         arguments = call.get("input")
-        arguments = dict(arguments) if isinstance(arguments, Mapping) else {}
-        tool_call_id = projection.tool_call_id(turn_id, str(call.get("callId", "")))
+        asked = ToolCall(
+            str(call.get("callId", "")),
+            str(call.get("name", "")),
+            dict(arguments) if isinstance(arguments, Mapping) else {},
+        )
+        # the same fields as its ``tool_call``: title, kind, locations, an apply_patch's diffs
+        tool_call = projection.started(turn_id, asked, state.core.cwd)
+        tool_call_id = tool_call["toolCallId"]
         request = {
             "sessionId": state.acp_id,
-            "toolCall": {
-                "toolCallId": tool_call_id,
-                "title": projection.tool_title(name, arguments),
-                "kind": projection.tool_kind(name),
-                "status": "pending",
-                "rawInput": arguments,
-            },
+            "toolCall": tool_call,
             "options": PERMISSION_OPTIONS,
         }
         try:

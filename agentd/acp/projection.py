@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from agentd.acp.diffs import patch_view
 from agentd.acp.shapes import SessionUpdate, ToolCallFields, ToolCallLocation, ToolKind
 from agentd.core.events import (
     CoreEvent,
@@ -83,6 +84,10 @@ def started(turn_id: str, call: ToolCall, cwd: Path) -> ToolCallFields:
         "rawInput": arguments,
     }
     locations = tool_locations(call.name, arguments, cwd)
+    if call.name == "apply_patch":
+        diffs, locations = patch_view(arguments, cwd)
+        if diffs:
+            fields["content"] = diffs
     if locations:
         fields["locations"] = locations
     return fields
@@ -107,11 +112,15 @@ def project(event: CoreEvent, cwd: Path) -> SessionUpdate | None:
     if type(event) is ToolCallCompleted:
         call, result = event.executed.call, event.executed.result
         # tool output is what secrets leak through: redacted, as on the native front door
+        content = _text_content(redact(tool_message_text(result)))
+        if call.name == "apply_patch" and result.ok:
+            # an update's content replaces the call's: keep the diffs the editor shows
+            content = patch_view(call.arguments, cwd)[0] + content
         return {
             "sessionUpdate": "tool_call_update",
             "toolCallId": tool_call_id(event.turn_id, call.call_id),
             "status": "completed" if result.ok else "failed",
-            "content": _text_content(redact(tool_message_text(result))),
+            "content": content,
             "rawOutput": redact_value(result.output),
         }
     return None

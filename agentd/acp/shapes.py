@@ -45,7 +45,8 @@ class ToolCallFields(TypedDict, total=False):
     title: str
     kind: ToolKind
     status: ToolCallStatus
-    content: list[ToolCallContent]
+    #: ``content`` items (``ToolCallContent``) or ``diff`` items.
+    content: list[Any]
     locations: list[ToolCallLocation]
     rawInput: dict[str, Any]
     rawOutput: Any

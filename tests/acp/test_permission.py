@@ -111,3 +111,38 @@ async def test_auto_mode_does_not_ask(spawn_acp: SpawnAcp, workspace: Path) -> N
     assert not any(m.get("method") == "session/request_permission" for m in agent.transcript)
     modes = [u for u in agent.updates(session_id) if u["sessionUpdate"] == "current_mode_update"]
     assert modes == [{"sessionUpdate": "current_mode_update", "currentModeId": "auto"}]
+
+
+async def test_apply_patch_shows_its_diff_before_it_runs(
+    spawn_acp: SpawnAcp, workspace: Path
+) -> None:
+    (workspace / "README.md").write_text("alpha\nbeta\n", encoding="utf-8")
+    agent = await spawn_acp()
+    await agent.initialize()
+    session_id = await agent.new_session(workspace)
+    request = agent.request_message(
+        "session/prompt", prompt_params(session_id, "script:patch_call")
+    )
+    agent.send(request)
+    question = await agent.server_request("session/request_permission")
+    call = question["params"]["toolCall"]
+    assert call["kind"] == "edit"
+    assert call["locations"] == [{"path": str(workspace / "README.md")}]
+    assert call["content"] == [
+        {
+            "type": "diff",
+            "path": str(workspace / "README.md"),
+            "oldText": "alpha\nbeta",
+            "newText": "alpha\ngamma",
+        }
+    ]
+    announced = next(u for u in agent.updates(session_id) if u["sessionUpdate"] == "tool_call")
+    assert announced["content"] == call["content"]
+    agent.send(agent.answer(question, _selected("allow_once")))
+    response = await agent.response(request["id"])
+    assert response["result"] == {"stopReason": "end_turn"}
+    assert (workspace / "README.md").read_text(encoding="utf-8") == "alpha\ngamma\n"
+    done = [u for u in agent.updates(session_id) if u["sessionUpdate"] == "tool_call_update"]
+    assert done[-1]["status"] == "completed"
+    assert done[-1]["content"][0] == call["content"][0]  # the diff stays
+    assert done[-1]["content"][1]["type"] == "content"
