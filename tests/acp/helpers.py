@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from tests.acp.schema import problems
+
 Message = dict[str, Any]
 
 #: Bound on every wait for something that should come (a slow, loaded machine included).
@@ -32,6 +34,8 @@ class AcpProcess:
         self.stderr = stderr
         self.transcript: list[Message] = []
         self.raw_lines: list[bytes] = []
+        #: What broke ACP's schema in the messages read (checked when the test ends).
+        self.violations: list[str] = []
         self._ids = itertools.count(1)
         self._waiters: list[tuple[Callable[[Message], bool], asyncio.Future[Message]]] = []
         self._reader = asyncio.get_running_loop().create_task(self._read())
@@ -61,6 +65,7 @@ class AcpProcess:
             self.raw_lines.append(line)
             message = json.loads(line)  # a non-JSON line fails the test (see ``close``)
             self.transcript.append(message)
+            self.violations += problems(message)
             for waiter in list(self._waiters):
                 predicate, future = waiter
                 if not future.done() and predicate(message):

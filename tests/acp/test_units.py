@@ -13,6 +13,7 @@ from agentd.acp.content import prompt_content
 from agentd.acp.projection import replay, tool_kind, tool_title
 from agentd.protocol.errors import RpcError
 from agentd.store.records import Message, ToolCall
+from tests.acp.schema import problems
 
 
 def test_text_resource_and_link_blocks_become_the_prompt_text() -> None:
@@ -90,3 +91,20 @@ def test_serve_does_not_import_the_acp_front_door() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_schema_check_catches_what_it_checks() -> None:
+    def update(**fields: object) -> dict[str, object]:
+        return {
+            "jsonrpc": "2.0",
+            "method": "session/update",
+            "params": {"sessionId": "s", "update": fields},
+        }
+
+    good = update(sessionUpdate="tool_call", toolCallId="c", title="t", kind="read")
+    assert problems(good) == []
+    assert problems(update(sessionUpdate="tool_call", toolCallId="c", title="t", kind="nope"))
+    assert problems(update(sessionUpdate="tool_call", toolCallId="c"))  # no title
+    assert problems(update(sessionUpdate="agent_message_chunk", content={"type": "txt"}))
+    assert problems(update(sessionUpdate="whatever"))
+    assert problems({"jsonrpc": "2.0", "id": 1, "result": {"stopReason": "done"}})
