@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agentd import __version__
 from agentd.acp import projection
 from agentd.acp.content import prompt_content
 from agentd.acp.mcp import mcp_servers
@@ -27,7 +26,6 @@ from agentd.acp.shapes import (
     DEFAULT_MODE,
     MODES,
     PERMISSION_OPTIONS,
-    PROTOCOL_VERSION,
     RESOURCE_NOT_FOUND,
     SessionModeState,
     SessionUpdate,
@@ -111,15 +109,13 @@ class AcpAgent:
         self.approval_timeout_s = approval_timeout_s
         self.sessions: dict[str, AcpSession] = {}
         self._by_core: dict[str, AcpSession] = {}
-        self.client_capabilities: dict[str, Any] = {}
 
     def install(self) -> None:
-        """Register the methods, the inline cancel and the core listeners."""
+        """Register the session methods, the inline cancel and the core listeners (the
+        handshake is ``agentd.acp.handshake``'s)."""
         connection = self.connection
         connection.cancel_request_method = "$/cancel_request"
         for name, handler in (
-            ("initialize", self.initialize),
-            ("authenticate", self.authenticate),
             ("session/new", self.new_session),
             ("session/load", self.load_session),
             ("session/prompt", self.prompt),
@@ -129,30 +125,6 @@ class AcpAgent:
         connection.inline_notifications["session/cancel"] = self.cancel
         self.manager.runtime.bus.subscribe(self.on_event)
         self.manager.runtime.approver = self.approve
-
-    # -- handshake ---------------------------------------------------------------------------
-
-    async def initialize(self, raw: Any) -> dict[str, Any]:
-        params = _params(raw, "initialize")
-        capabilities = params.get("clientCapabilities")
-        self.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
-        # Version negotiation: agentd speaks v1 only, and says so whatever was asked.
-        return {
-            "protocolVersion": PROTOCOL_VERSION,
-            "agentCapabilities": {
-                "loadSession": True,
-                "promptCapabilities": {"image": True, "audio": False, "embeddedContext": True},
-                "mcpCapabilities": {"http": True, "sse": False},
-            },
-            "authMethods": [],
-            "agentInfo": {"name": "agentd", "title": "agentd", "version": __version__},
-        }
-
-    async def authenticate(self, raw: Any) -> dict[str, Any]:
-        params = _params(raw, "authenticate")
-        method_id = params.get("methodId")
-        # providers are configured by environment or config.toml: there is nothing to sign in to
-        raise errors.invalid_params("authenticate", f"unknown auth method: {method_id!r}")
 
     # -- sessions ----------------------------------------------------------------------------
 
