@@ -165,6 +165,9 @@ class AcpAgent:
             ) from None
         except StoreError as exc:
             raise RpcError(errors.INVALID_PARAMS, exc.message, exc.reason) from None
+        # Prompts a crash left queued would start behind the next turn, unasked: ACP has no
+        # queue, so they are dropped (and recorded as dropped).
+        core.queue_clear(drop=True)
         state = self._track(session_id, core)
         journal = core.record.journal if core.record is not None else None
         if journal is not None:
