@@ -126,3 +126,18 @@ async def test_cancel_read_together_with_its_prompt(spawn_acp: SpawnAcp, workspa
     agent.send(request, cancel)
     response = await agent.response(request["id"])
     assert response["result"] == {"stopReason": "cancelled"}
+
+
+async def test_a_failed_turn_is_an_error_response(spawn_acp: SpawnAcp, workspace: Path) -> None:
+    agent = await spawn_acp()
+    await agent.initialize()
+    session_id = await agent.new_session(workspace)
+    failed = await agent.call("session/prompt", prompt_params(session_id, "script:fail_invalid"))
+    assert failed["error"]["code"] == -32603
+    assert failed["error"]["data"]["kind"] == "invalid_request"
+    assert "refused" in failed["error"]["message"]
+    auth = await agent.call("session/prompt", prompt_params(session_id, "script:error_auth"))
+    assert auth["error"]["code"] == -32000  # ACP's auth_required
+    # the session still serves
+    ok = await agent.call("session/prompt", prompt_params(session_id, "script:hello_world"))
+    assert ok["result"] == {"stopReason": "end_turn"}
