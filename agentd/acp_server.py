@@ -46,7 +46,7 @@ class AcpServer:
         self.settings = settings
         self.connection = connection
         self.manager: SessionManager | None = None
-        handshake = Handshake()
+        handshake = self.handshake = Handshake()
         connection.register("initialize", handshake.initialize)
         connection.register("authenticate", handshake.authenticate)
         for name in SESSION_METHODS:
@@ -62,7 +62,13 @@ class AcpServer:
             settings, connection = self.settings, self.connection
             bus = EventBus()
             self.manager = build_manager(settings, bus, load_providers(settings))
-            AcpAgent(connection, self.manager, settings.approval_timeout_s).install()
+            handshake = self.handshake
+            AcpAgent(
+                connection,
+                self.manager,
+                settings.approval_timeout_s,
+                lambda: handshake.client_capabilities,
+            ).install()
             # back-pressure reaches the provider: turns pause while stdout is backed up
             connection.outbox.on_pressure = lambda paused: bus.flow.set_open(not paused)
         return self.manager

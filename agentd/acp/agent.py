@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ log = logging.getLogger("agentd.acp")
 
 #: After a cancel, how long the prompt waits for the turn to end before answering anyway.
 CANCEL_GRACE_S = 5.0
+#: Bound on the client's answer to ``fs/read_text_file`` (then the disk is read instead).
+FS_TIMEOUT_S = 10.0
 _DECISIONS: dict[str, ApprovalDecision] = {
     "allow_once": "allow",
     "allow_always": "allow_session",
@@ -102,11 +104,18 @@ class AcpAgent:
     """Answers ACP's methods on ``connection`` with sessions of ``manager``."""
 
     def __init__(
-        self, connection: Connection, manager: SessionManager, approval_timeout_s: float
+        self,
+        connection: Connection,
+        manager: SessionManager,
+        approval_timeout_s: float,
+        client_capabilities: Callable[[], Mapping[str, Any]] = dict,
     ) -> None:
         self.connection = connection
         self.manager = manager
         self.approval_timeout_s = approval_timeout_s
+        #: What the client said at ``initialize`` it can do (read when needed: the core may
+        #: load before ``initialize`` is answered).
+        self.client_capabilities = client_capabilities
         self.sessions: dict[str, AcpSession] = {}
         self._by_core: dict[str, AcpSession] = {}
 
@@ -125,6 +134,7 @@ class AcpAgent:
         connection.inline_notifications["session/cancel"] = self.cancel
         self.manager.runtime.bus.subscribe(self.on_event)
         self.manager.runtime.approver = self.approve
+        self.manager.runtime.file_reader = self.read_text_file
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -324,6 +334,25 @@ class AcpAgent:
                 },
             )
         return decision, None
+
+    # -- the client's files ----------------------------------------------------------------
+
+    async def read_text_file(self, session_id: str, path: Path) -> str | None:
+        """A file as the editor shows it (unsaved changes included), through
+        ``fs/read_text_file``; ``None`` (read the disk) unless the client advertised it, or
+        when it answers with an error."""
+        state = self._by_core.get(session_id)
+        fs = self.client_capabilities().get("fs")
+        if state is None or not isinstance(fs, Mapping) or fs.get("readTextFile") is not True:
+            return None
+        try:
+            answer = await self.connection.request(
+                "fs/read_text_file", {"sessionId": state.acp_id, "path": str(path)}, FS_TIMEOUT_S
+            )
+        except (TimeoutError, ClientRequestError):
+            return None
+        content = answer.get("content") if isinstance(answer, dict) else None
+        return content if isinstance(content, str) else None
 
     # -- events ------------------------------------------------------------------------------
 

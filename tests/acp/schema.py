@@ -87,6 +87,10 @@ def problems(message: dict[str, Any]) -> list[str]:
             ):
                 found.append(f"bad permission option: {option!r}")
         return found
+    if method == "fs/read_text_file":
+        if not isinstance(params.get("sessionId"), str) or not isinstance(params.get("path"), str):
+            return [f"bad fs/read_text_file: {message!r}"]
+        return [] if params["path"].startswith("/") else [f"relative path: {message!r}"]
     if method is not None:
         return [] if method == "$/cancel_request" else [f"unexpected method {method!r}"]
     result = message.get("result")

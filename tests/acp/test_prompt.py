@@ -67,6 +67,8 @@ async def test_tool_call_and_its_update(spawn_acp: SpawnAcp, workspace: Path) ->
     assert done[0]["status"] == "completed"
     assert "A readme for the tool call." in done[0]["content"][0]["content"]["text"]
     assert "Here is what I found" in text_of(updates, "agent_message_chunk")
+    # the client did not offer fs/read_text_file (helpers' initialize): agentd never calls it
+    assert not any(str(m.get("method", "")).startswith("fs/") for m in agent.transcript)
     # a second turn's call gets its own id (scripts reuse call ids from turn to turn)
     _, again = await _prompt(agent, session_id, "again script:tool_call")
     second = [u for u in again if u["sessionUpdate"] == "tool_call"]
