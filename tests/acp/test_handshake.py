@@ -95,3 +95,21 @@ async def test_exits_at_eof_during_a_running_prompt(spawn_acp: SpawnAcp, tmp_pat
     )
     await asyncio.sleep(0)  # nothing to wait for: the exit must come whatever the turn does
     assert await asyncio.wait_for(agent.close(), WAIT_S * 2) == 0
+
+
+async def test_sigterm_during_a_prompt_answers_cancelled_and_exits(
+    spawn_acp: SpawnAcp, tmp_path: Path
+) -> None:
+    agent = await spawn_acp()
+    await agent.initialize()
+    session_id = await agent.new_session(tmp_path)
+    request = agent.request_message(
+        "session/prompt",
+        {"sessionId": session_id, "prompt": [{"type": "text", "text": "script:stream_then_hang"}]},
+    )
+    agent.send(request)
+    await agent.wait_for(lambda m: m.get("method") == "session/update")
+    agent.process.terminate()
+    response = await agent.response(request["id"])
+    assert response["result"] == {"stopReason": "cancelled"}
+    assert await agent.close() == 0
