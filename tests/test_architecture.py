@@ -36,6 +36,21 @@ ALLOWED: dict[str, set[str]] = {
         "clock",
         "wire",
     },
+    # the second front door (ACP): a projection like ``api``, whose error mapping it reuses
+    "acp": {
+        "api",
+        "text",
+        "rpc",
+        "protocol",
+        "core",
+        "providers",
+        "tools",
+        "store",
+        "tokens",
+        "config",
+        "clock",
+        "wire",
+    },
 }
 
 

@@ -62,6 +62,8 @@ def _run(argv: list[str]) -> int:
         parser.error(problem)
     if command == "serve":
         return _serve(args)
+    if command == "acp":
+        return _acp(args)
     if command == "chat":
         from agentd.cli.chat import run_chat
 
@@ -96,6 +98,22 @@ def _serve(args: argparse.Namespace) -> int:
         approval_timeout_s=args.approval_timeout,
     )
     return serve(settings)
+
+
+def _acp(args: argparse.Namespace) -> int:
+    """``agentd acp``: the serve options, with NDJSON framing (ACP's only one)."""
+    from agentd.acp_server import serve_acp
+    from agentd.config import settings_from_env
+
+    settings = settings_from_env(
+        framing="ndjson",
+        log_level=args.log_level,
+        max_message_size=args.max_message_size,
+        script_dirs=tuple(args.scripts_dir),
+        fsync=args.fsync,
+        approval_timeout_s=args.approval_timeout,
+    )
+    return serve_acp(settings)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,16 @@ COMMANDS: tuple[Command, ...] = (
         _no_arguments,
     ),
     Command(
+        "acp",
+        "serve the Agent Client Protocol on stdin/stdout (for editors)",
+        "Serve the Agent Client Protocol v1 (one JSON-RPC message per line) on stdin/stdout, "
+        "for editors such as Zed, JetBrains IDEs, Neovim and Emacs, over the same sessions, "
+        "tools, approvals and history as 'agentd serve'. Logs go to stderr only.",
+        CHAT_OPTIONS,
+        DAEMON_ENV,
+        _no_arguments,
+    ),
+    Command(
         "chat",
         "chat with a model through a real daemon",
         "Run one prompt (from the arguments or stdin) and stream the answer to stdout, or chat "

@@ -135,6 +135,31 @@ class SessionManager:
         self.runtime.bus.emit(SessionCreated(session.id))
         return session
 
+    async def create_recorded(self, **options: Any) -> Session:
+        """A new session whose history record exists at once (not at its first turn).
+
+        A front door that hands out the record id as the session's id (ACP) needs it before any
+        prompt, so that a fresh process can load the conversation by that id. Without history
+        the session is created as usual (its record id stays ``None``).
+        """
+        history = self.runtime.history
+        session = self._new(**options)
+        if history is not None and session.record is not None:
+            provider, model, cwd = session.provider, session.model, str(session.cwd)
+            try:
+                journal = await history.run(
+                    lambda: history.store().create_record(
+                        provider=provider, model=model, thinking_level="", cwd=cwd
+                    ),
+                    abandoned=lambda late: late.close(),
+                )
+            except BaseException:
+                del self.sessions[session.id]
+                raise
+            session.record.journal = journal
+        self.runtime.bus.emit(SessionCreated(session.id))
+        return session
+
     def select_default(self, selection: ModelSelection) -> None:
         """``model.select`` without a session: the default of new sessions, and of every
         session that was not given its own provider or model."""

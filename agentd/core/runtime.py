@@ -25,6 +25,8 @@ from agentd.tools.config import ToolConfig
 
 #: Asks the client whether a tool call may run: (session_id, turn_id, call) → (decision, message).
 Approver = Callable[[str, str, Mapping[str, Any]], Awaitable[tuple[ApprovalDecision, str | None]]]
+#: Reads a file as the client sees it: (session_id, path) → its text, or ``None`` for the disk.
+FileReader = Callable[[str, Path], Awaitable[str | None]]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are agentd, a careful coding agent. Use the tools to inspect the workspace before "
@@ -53,6 +55,8 @@ class Runtime:
     tools: ToolSet
     default_cwd: Path
     approver: Approver | None = None
+    #: Set by a front door whose client can show files (ACP's ``fs/read_text_file``).
+    file_reader: FileReader | None = None
     #: Where turns are recorded; ``None`` keeps sessions in memory only (unit tests).
     history: HistoryWriter | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT

@@ -161,6 +161,15 @@ class Session:
             )
 
     @property
+    def text_reader(self) -> Callable[[Path], Awaitable[str | None]] | None:
+        """How this session's tools read files as the client sees them (``None``: the disk)."""
+        reader = self.runtime.file_reader
+        if reader is None:
+            return None
+        session_id = self.id
+        return lambda path: reader(session_id, path)
+
+    @property
     def history(self) -> Sequence[ChatMessage]:
         """The committed model context."""
         return self.conversation.messages

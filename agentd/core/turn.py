@@ -21,7 +21,7 @@ import enum
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -136,6 +136,9 @@ class TurnHost(Protocol):
 
     @property
     def tools(self) -> ToolSet: ...
+
+    @property
+    def text_reader(self) -> Callable[[Path], Awaitable[str | None]] | None: ...
 
     @property
     def record(self) -> SessionRecord | None: ...
@@ -621,7 +624,9 @@ class Turn:
         self._awaiting_approval = False
         if refusal is not None:
             return refusal
-        context = ToolContext(workspace_root=host.cwd, call_id=call.call_id)
+        context = ToolContext(
+            workspace_root=host.cwd, call_id=call.call_id, read_text=host.text_reader
+        )
         return await host.tools.run(call.name, call.arguments, context)
 
     def _report_tool(self, round_index: int, call: ToolCall, result: ToolResult) -> ExecutedTool:

@@ -98,6 +98,12 @@ class Connection:
         self.refusing = False  # set after a shutdown: later requests are answered with an error
         #: Called once, after the first response is handed to the outbox (start-up work waits).
         self.after_first_response: Callable[[], None] | None = None
+        #: The notification telling the client a server→client request was given up (ACP
+        #: names it ``$/cancel_request``).
+        self.cancel_request_method = CANCEL_METHOD
+        #: Notifications handled inline by the reader, before anything read after them: a
+        #: cancel must take effect before an answer that arrived in the same read can act.
+        self.inline_notifications: dict[str, Callable[[Any], None]] = {}
 
     # -- registration ----------------------------------------------------------------------
 
@@ -135,7 +141,7 @@ class Connection:
             async with asyncio.timeout(timeout):
                 return await future
         except (TimeoutError, asyncio.CancelledError):
-            self.notify(CANCEL_METHOD, {"id": request_id})
+            self.notify(self.cancel_request_method, {"id": request_id})
             raise
         finally:
             self._pending.pop(request_id, None)
@@ -296,6 +302,10 @@ class Connection:
                 task = self._inflight.get(_id_key(target))
                 if task is not None:
                     task.cancel()
+            return
+        inline = self.inline_notifications.get(method)
+        if inline is not None:
+            inline(params)
             return
         handler = self.notification_methods.get(method) or self.methods.get(method)
         if handler is None or (self.refusing and method not in self.notification_methods):

@@ -8,7 +8,7 @@ propagate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,9 @@ class ToolContext:
     call_id: str = ""
     #: Upper bound for any single tool call, in seconds (tools may use a smaller own default).
     max_timeout_s: float = 1200.0
+    #: Reads a file as the client sees it (an editor's unsaved buffer, over ACP's
+    #: ``fs/read_text_file``); ``None`` from it, or no reader, means: read the disk.
+    read_text: Callable[[Path], Awaitable[str | None]] | None = None
 
 
 @attrs.frozen

@@ -7,7 +7,7 @@ minified line from flooding the context. Only the reference's ``slice`` mode is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,30 +19,34 @@ MAX_LINE_CHARS = 500
 DEFAULT_LIMIT = 2000
 
 
+def _slice(lines: Iterable[bytes], display: str, offset: int, limit: int) -> str:
+    collected: list[str] = []
+    seen = 0
+    for raw in lines:
+        seen += 1
+        if seen < offset:
+            continue
+        if len(collected) == limit:
+            break
+        if raw.endswith(b"\n"):
+            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+        text = raw.decode("utf-8", errors="replace")
+        collected.append(f"L{seen}: {text[:MAX_LINE_CHARS]}")
+    if seen < offset and not (seen == 0 and offset == 1):
+        raise ToolError(f"offset exceeds file length ({seen} lines)")
+    return "\n".join(collected)
+
+
 def _read_slice(path: Path, display: str, offset: int, limit: int) -> str:
     if not path.exists():
         raise ToolError(f"file not found: {display}")
     if path.is_dir():
         raise ToolError(f"not a file (a directory): {display}")
-    collected: list[str] = []
-    seen = 0
     try:
         with path.open("rb") as handle:
-            for raw in handle:
-                seen += 1
-                if seen < offset:
-                    continue
-                if len(collected) == limit:
-                    break
-                if raw.endswith(b"\n"):
-                    raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-                text = raw.decode("utf-8", errors="replace")
-                collected.append(f"L{seen}: {text[:MAX_LINE_CHARS]}")
+            return _slice(handle, display, offset, limit)
     except OSError as exc:
         raise ToolError(f"failed to read file: {display}: {exc.strerror or exc}") from exc
-    if seen < offset and not (seen == 0 and offset == 1):
-        raise ToolError(f"offset exceeds file length ({seen} lines)")
-    return "\n".join(collected)
 
 
 class ReadFileTool:
@@ -89,5 +93,10 @@ class ReadFileTool:
         if limit < 1:
             raise InvalidToolInput("limit must be greater than zero")
         path = resolve_in_workspace(context.workspace_root, file_path)
+        if context.read_text is not None:  # the client's view first: an unsaved buffer
+            shown = await context.read_text(path)
+            if shown is not None:
+                lines = shown.encode("utf-8").splitlines(keepends=True)
+                return ToolResult(ok=True, output=_slice(lines, file_path, offset, limit))
         text = await asyncio.to_thread(_read_slice, path, file_path, offset, limit)
         return ToolResult(ok=True, output=text)
