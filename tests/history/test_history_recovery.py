@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,12 @@ async def test_resume_after_a_crash_in_a_tool_answers_every_tool_call(
     sid = await new_session(client, model="tool_hang")
     await client.send(sid, "sleep for a while")
     await client.events_until(lambda e: e["type"] == "session.tool.call.started", timeout=10)
+    # the call is written by the store thread, not before the event: crash once it is on disk
+    for _ in range(200):
+        files = record_files(home)
+        if files and b'"call_1_1"' in files[0].read_bytes():
+            break
+        await asyncio.sleep(0.02)
     await crash(client)
 
     client = await spawn(home, workspace)
