@@ -30,6 +30,7 @@ from agentd.api.context import ApiContext
 from agentd.api.dispatch import install
 from agentd.api.methods import core_method_names
 from agentd.api.state import state_snapshot
+from agentd.api.system import fast_handshake
 from agentd.config import Settings
 from agentd.rpc.connection import Connection, Handler
 from agentd.rpc.sink import open_sink
@@ -188,6 +189,8 @@ class Daemon:
         )
         self._ctx = ApiContext(connection, self, __version__)
         install(self._ctx, "system")
+        handshake = connection.methods["rpc.handshake"]
+        connection.register("rpc.handshake", fast_handshake(self._ctx, handshake))
         for name in core_method_names():
             connection.register(name, self._trampoline(name))
         connection.after_first_response = self._schedule_core_load
