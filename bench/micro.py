@@ -151,7 +151,7 @@ def inline_cost(count: int = 20_000) -> float:
 
 
 def measure() -> dict[str, float]:
-    from agentd.core.estimate import estimate
+    from agentd.core.estimate import tool_schema_tokens
     from agentd.providers.scripted import ScriptedProvider
     from agentd.server import loop_factory
     from agentd.tools.registry import default_registry
@@ -201,8 +201,8 @@ def measure() -> dict[str, float]:
         ),
         "in: the handler run inline, no task (alternative)": inline_cost(),
         "turn: registry.specs() (deep copies)": per_call_us(registry.specs, number=2000),
-        "turn: estimate() with tool specs": per_call_us(
-            lambda: estimate("system prompt", [], specs, "scripted"), number=2000
+        "turn: tool_schema_tokens(specs)": per_call_us(
+            lambda: tool_schema_tokens(specs, "scripted"), number=2000
         ),
         "turn: ScriptedProvider.load_script (cached)": per_call_us(
             lambda: provider.load_script("echo"), number=2000

@@ -324,8 +324,10 @@ process.stdin.on("end", () => process.exit(0));
 
 def agentd_loop() -> str:
     """The event loop agentd chooses at start (``agentd.server.loop_factory``)."""
-    from agentd.server import loop_factory
-
+    try:
+        from agentd.server import loop_factory
+    except ImportError:  # code from before the choice (frozen-code runs): the standard loop
+        return "asyncio"
     return "uvloop" if loop_factory() is not None else "asyncio"
 
 
@@ -335,9 +337,12 @@ def echo_floors(workdir: Path, count: int) -> dict[str, dict[str, float]]:
     node = shutil.which("node")
     if node is not None:
         commands["node_echo"] = [node, "-e", ECHO_NODE]
+    env = daemon_env(workdir)
+    if agentd_loop() != "uvloop":  # the Python floor runs on the loop agentd runs on
+        env["AGENTD_NO_UVLOOP"] = "1"
     floors = {}
     for name, command in commands.items():
-        with LeanDaemon(workdir=workdir, command=command) as echo:
+        with LeanDaemon(workdir=workdir, command=command, env=env) as echo:
             lean_ping_latencies(echo, 200)  # warm-up
             floors[name] = latency_figures(lean_ping_latencies(echo, count))
             echo.close()
