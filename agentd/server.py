@@ -359,7 +359,9 @@ def serve(settings: Settings) -> int:
     from agentd.tools.lifeline import become_subreaper
 
     become_subreaper()  # a tool's escaped grandchildren are re-parented to us, not to init
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+    factory = loop_factory()
+    log.debug("event loop: %s", "asyncio" if factory is None else factory.__module__)
+    with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(_serve(settings, in_fd, out_fd))
 
 
