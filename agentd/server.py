@@ -199,12 +199,12 @@ class Daemon:
             connection.register(name, self._trampoline(name))
         connection.instant_methods.update(INSTANT_METHODS)
         connection.after_first_response = self._schedule_core_load
-        if reader is None:
-            await open_intake(in_fd, connection.intake())
         loop = asyncio.get_running_loop()
         for signum, reason in _SIGNALS:
             loop.add_signal_handler(signum, self._on_signal, reason)
         self._watch_own_parent()
+        if reader is None:  # requests are served from here on: signals are handled first
+            await open_intake(in_fd, connection.intake())
 
         serving = loop.create_task(connection.serve(), name="agentd-serve")
         exiting = loop.create_task(self._exit.wait(), name="agentd-exit")
