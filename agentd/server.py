@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -30,10 +31,11 @@ from agentd.api.context import ApiContext
 from agentd.api.dispatch import install
 from agentd.api.methods import core_method_names
 from agentd.api.state import state_snapshot
+from agentd.api.system import fast_handshake
 from agentd.config import Settings
 from agentd.rpc.connection import Connection, Handler
 from agentd.rpc.sink import open_sink
-from agentd.rpc.source import open_source
+from agentd.rpc.source import open_intake, open_source, pollable
 
 if TYPE_CHECKING:
     from agentd.core.events import EventBus
@@ -47,6 +49,8 @@ log = logging.getLogger("agentd")
 TURN_STOP_TIMEOUT_S = 0.8
 FLUSH_TIMEOUT_S = 1.0
 PARENT_POLL_S = 1.0
+#: Methods whose handlers never await: answered as they are read, without a task each.
+INSTANT_METHODS = ("system.ping", "state.get", "rpc.handshake")
 
 
 def take_stdio() -> tuple[int, int]:
@@ -177,7 +181,8 @@ class Daemon:
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, in_fd: int, out_fd: int) -> int:
-        reader = await open_source(in_fd)
+        # pipes are read with a protocol; files and devices by a thread into a StreamReader
+        reader = None if pollable(in_fd) else await open_source(in_fd)
         sink = await open_sink(out_fd)
         connection = Connection(
             reader,
@@ -188,13 +193,18 @@ class Daemon:
         )
         self._ctx = ApiContext(connection, self, __version__)
         install(self._ctx, "system")
+        handshake = connection.methods["rpc.handshake"]
+        connection.register("rpc.handshake", fast_handshake(self._ctx, handshake))
         for name in core_method_names():
             connection.register(name, self._trampoline(name))
+        connection.instant_methods.update(INSTANT_METHODS)
         connection.after_first_response = self._schedule_core_load
         loop = asyncio.get_running_loop()
         for signum, reason in _SIGNALS:
             loop.add_signal_handler(signum, self._on_signal, reason)
         self._watch_own_parent()
+        if reader is None:  # requests are served from here on: signals are handled first
+            await open_intake(in_fd, connection.intake())
 
         serving = loop.create_task(connection.serve(), name="agentd-serve")
         exiting = loop.create_task(self._exit.wait(), name="agentd-exit")
@@ -349,7 +359,23 @@ def serve(settings: Settings) -> int:
     from agentd.tools.lifeline import become_subreaper
 
     become_subreaper()  # a tool's escaped grandchildren are re-parented to us, not to init
-    return asyncio.run(_serve(settings, in_fd, out_fd))
+    factory = loop_factory()
+    log.debug("event loop: %s", "asyncio" if factory is None else factory.__module__)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_serve(settings, in_fd, out_fd))
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed (the ``fast`` extra), unless ``AGENTD_NO_UVLOOP=1``;
+    else ``None``: the standard loop. uvloop halves the per-request cost (docs/performance.md)."""
+    if os.environ.get("AGENTD_NO_UVLOOP", "") not in ("", "0"):
+        return None
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 async def _serve(settings: Settings, in_fd: int, out_fd: int) -> int:

@@ -117,11 +117,13 @@ class LeanDaemon:
         profile_out: Path | None = None,
         home: Path | None = None,
         env: dict[str, str] | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
-        command = [sys.executable]
-        if profile_out is not None:
-            command += ["-m", "cProfile", "-o", str(profile_out)]
-        command += ["-m", "agentd", "serve", *args]
+        if command is None:  # else another server speaking LSP frames (the echo floors)
+            command = [sys.executable]
+            if profile_out is not None:
+                command += ["-m", "cProfile", "-o", str(profile_out)]
+            command += ["-m", "agentd", "serve", *args]
         # Closed in __exit__: the file outlives this constructor by design.
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -135,11 +136,26 @@ async def task_cost(count: int = 20_000) -> float:
     return (time.perf_counter() - started) / count * 1e6
 
 
+def inline_cost(count: int = 20_000) -> float:
+    """A handler that never awaits, run up to its end by hand (``Connection.instant_methods``)."""
+
+    async def handler() -> dict[str, Any]:
+        return {"ok": True}
+
+    started = time.perf_counter()
+    for _ in range(count):
+        coro = handler()
+        with contextlib.suppress(StopIteration):
+            coro.send(None)
+    return (time.perf_counter() - started) / count * 1e6
+
+
 def measure() -> dict[str, float]:
-    from agentd.core.estimate import estimate
+    from agentd.core.estimate import tool_schema_tokens
     from agentd.providers.scripted import ScriptedProvider
-    from agentd.rpc.connection import _reject_constant
+    from agentd.server import loop_factory
     from agentd.tools.registry import default_registry
+    from agentd.wire.jsontext import _reject_constant
 
     event = chunk_event("word ", 12345)
     assert json.loads(templated_chunk("word ", 12345)) == event
@@ -155,6 +171,7 @@ def measure() -> dict[str, float]:
     registry = default_registry()
     provider = ScriptedProvider()
     specs = registry.specs()
+    factory = loop_factory()
     figures = {
         "chunk: dumps(event)": per_call_us(lambda: dumps(event)),
         "chunk: templated encode (alternative)": per_call_us(
@@ -179,9 +196,13 @@ def measure() -> dict[str, float]:
             lambda: json_decoder.decode(notification.decode())
         ),
         "in: create_task + run a trivial handler, kept in a set": asyncio.run(task_cost()),
+        "in: the same on uvloop (alternative)": (
+            asyncio.Runner(loop_factory=factory).run(task_cost()) if factory else float("nan")
+        ),
+        "in: the handler run inline, no task (alternative)": inline_cost(),
         "turn: registry.specs() (deep copies)": per_call_us(registry.specs, number=2000),
-        "turn: estimate() with tool specs": per_call_us(
-            lambda: estimate("system prompt", [], specs, "scripted"), number=2000
+        "turn: tool_schema_tokens(specs)": per_call_us(
+            lambda: tool_schema_tokens(specs, "scripted"), number=2000
         ),
         "turn: ScriptedProvider.load_script (cached)": per_call_us(
             lambda: provider.load_script("echo"), number=2000

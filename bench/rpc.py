@@ -46,6 +46,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,10 @@ from agentd.client import AgentdClient
 
 BASELINE_CODE = "import sys; sys.stdout.write('x'); sys.stdout.flush()"
 TIMEOUT_S = 20.0
+#: What a client of the reference sends first: ``rpc.handshake`` with these params.
+FIRST_PARAMS: dict[str, Any] = {
+    "rpc.handshake": {"protocol_version": "1.0.0", "client_name": "bench", "client_version": "1"}
+}
 
 TARGET_START = Target(100, "ms")
 TARGET_PING = Target(0.2, "ms")
@@ -103,13 +108,15 @@ class Start:
     loaded_memory_kib: dict[str, int]  # VmRSS/VmHWM once that is answered (everything loaded)
 
 
-async def daemon_start(workdir: Path, *, cached_bytecode: bool = True) -> Start:
-    """Spawn, ping at once, then create a session; see ``Start``."""
+async def daemon_start(
+    workdir: Path, *, cached_bytecode: bool = True, first: str = "system.ping"
+) -> Start:
+    """Spawn, ping (or ``first``) at once, then create a session; see ``Start``."""
     env = daemon_env(workdir, cached_bytecode=cached_bytecode)
     started = time.perf_counter()
     client = await AgentdClient.spawn(env=env, cwd=str(workdir), stderr=None)
     try:
-        _, future = client.start_request("system.ping")
+        _, future = client.start_request(first, FIRST_PARAMS.get(first))
         response = await asyncio.wait_for(future, TIMEOUT_S)
         elapsed = time.perf_counter() - started
         if "result" not in response:
@@ -154,6 +161,7 @@ async def measure_starts(starts: int, workdir: Path) -> dict[str, Any]:
     baseline: list[float] = []
     baseline_cpu: list[float] = []
     uncached: list[float] = []
+    handshake: list[float] = []
     first_session: list[float] = []
     rss: list[int] = []
     hwm: list[int] = []
@@ -173,6 +181,7 @@ async def measure_starts(starts: int, workdir: Path) -> dict[str, Any]:
         first_session.append(start.first_session_s)
         memory = start.memory_kib
         uncached.append((await daemon_start(workdir, cached_bytecode=False)).first_response_s)
+        handshake.append((await daemon_start(workdir, first="rpc.handshake")).first_response_s)
         rss.append(memory["VmRSS"])
         hwm.append(memory["VmHWM"])
         loaded_rss.append(start.loaded_memory_kib["VmRSS"])
@@ -183,6 +192,7 @@ async def measure_starts(starts: int, workdir: Path) -> dict[str, Any]:
         "ratio": statistics.median(daemon) / statistics.median(baseline),
         "daemon_cpu_ms": summary([s * 1000 for s in daemon_cpu]),
         "daemon_env_bytecode_ms": summary([s * 1000 for s in uncached]),
+        "handshake_ms": summary([s * 1000 for s in handshake]),
         "first_session_ms": summary([s * 1000 for s in first_session]),
         "env_bytecode": bytecode_setting(),
         "baseline_cpu_ms": summary([s * 1000 for s in baseline_cpu]),
@@ -244,6 +254,99 @@ def latency_figures(latencies: list[float]) -> dict[str, float]:
         "max": max(ms),
         "n": len(ms),
     }
+
+
+# Floors for (b): the least a server on pipes can do per request. Each reads LSP frames, parses
+# the body, and answers ``{"ok":true}`` with the request's id, all in one read callback.
+ECHO_PY = r"""
+import asyncio, json, os, sys
+
+class Echo(asyncio.Protocol):
+    def __init__(self, out, done):
+        self.buf, self.out, self.done = b"", out, done
+    def data_received(self, data):
+        self.buf += data
+        replies = []
+        while True:
+            head = self.buf.find(b"\r\n\r\n")
+            if head < 0:
+                break
+            end = head + 4 + int(self.buf[16:head])
+            if len(self.buf) < end:
+                break
+            body = json.loads(self.buf[head + 4:end])
+            self.buf = self.buf[end:]
+            reply = json.dumps({"jsonrpc": "2.0", "id": body.get("id"), "result": {"ok": True}},
+                               separators=(",", ":")).encode()
+            replies.append(b"Content-Length: %d\r\n\r\n%b" % (len(reply), reply))
+        if replies:
+            self.out.write(b"".join(replies))
+    def connection_lost(self, exc):
+        self.done.set_result(None)
+
+async def main():
+    loop = asyncio.get_running_loop()
+    out, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(1, "wb", 0))
+    done = loop.create_future()
+    await loop.connect_read_pipe(lambda: Echo(out, done), os.fdopen(0, "rb", 0))
+    await done
+
+factory = None
+if os.environ.get("AGENTD_NO_UVLOOP", "") in ("", "0"):
+    try:
+        import uvloop
+        factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+with asyncio.Runner(loop_factory=factory) as runner:
+    runner.run(main())
+"""
+ECHO_NODE = r"""
+let buf = Buffer.alloc(0);
+process.stdin.on("data", (data) => {
+  buf = Buffer.concat([buf, data]);
+  const replies = [];
+  for (;;) {
+    const head = buf.indexOf("\r\n\r\n");
+    if (head < 0) break;
+    const end = head + 4 + parseInt(buf.subarray(16, head).toString(), 10);
+    if (buf.length < end) break;
+    const body = JSON.parse(buf.subarray(head + 4, end).toString());
+    buf = buf.subarray(end);
+    const reply = JSON.stringify({ jsonrpc: "2.0", id: body.id, result: { ok: true } });
+    replies.push(`Content-Length: ${Buffer.byteLength(reply)}\r\n\r\n${reply}`);
+  }
+  if (replies.length) process.stdout.write(replies.join(""));
+});
+process.stdin.on("end", () => process.exit(0));
+"""
+
+
+def agentd_loop() -> str:
+    """The event loop agentd chooses at start (``agentd.server.loop_factory``)."""
+    try:
+        from agentd.server import loop_factory
+    except ImportError:  # code from before the choice (frozen-code runs): the standard loop
+        return "asyncio"
+    return "uvloop" if loop_factory() is not None else "asyncio"
+
+
+def echo_floors(workdir: Path, count: int) -> dict[str, dict[str, float]]:
+    """Ping p50/p99 of the echo servers above, same lean client, same count."""
+    commands = {"python_echo": [sys.executable, "-c", ECHO_PY]}
+    node = shutil.which("node")
+    if node is not None:
+        commands["node_echo"] = [node, "-e", ECHO_NODE]
+    env = daemon_env(workdir)
+    if agentd_loop() != "uvloop":  # the Python floor runs on the loop agentd runs on
+        env["AGENTD_NO_UVLOOP"] = "1"
+    floors = {}
+    for name, command in commands.items():
+        with LeanDaemon(workdir=workdir, command=command, env=env) as echo:
+            lean_ping_latencies(echo, 200)  # warm-up
+            floors[name] = latency_figures(lean_ping_latencies(echo, count))
+            echo.close()
+    return floors
 
 
 # -- (c): notifications in, events out -------------------------------------------------------
@@ -308,7 +411,12 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         ][1:]
         after_load = proc_status_kib(daemon.pid)
     asyncio_client = latency_figures(asyncio.run(client_ping_latencies(workdir, args.pings, 200)))
-    results["ping_ms"] = {"lean_client": lean, "agentd_client": asyncio_client}
+    results["ping_ms"] = {
+        "lean_client": lean,
+        "agentd_client": asyncio_client,
+        "loop": agentd_loop(),
+        **echo_floors(workdir, args.pings),
+    }
     results["notifications"] = {
         "count": args.notifications,
         "per_s": statistics.median(r["per_s"] for r in rounds),
@@ -329,6 +437,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     start = results["start"]
     d, b, u = start["daemon_ms"], start["baseline_ms"], start["daemon_env_bytecode_ms"]
     fs = start["first_session_ms"]
+    hs = start["handshake_ms"]
     lean, client = results["ping_ms"]["lean_client"], results["ping_ms"]["agentd_client"]
     notes = results["notifications"]
     out = results["events_out"]
@@ -349,6 +458,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             "",
         ],
         ["(a) ratio daemon / baseline (wall)", f"{start['ratio']:.2f}x", "", ""],
+        [
+            "(a) start → rpc.handshake answered, cached bytecode",
+            f"{hs['median']:.1f} ms ({hs['min']:.1f}–{hs['max']:.1f})",
+            TARGET_START.describe(),
+            TARGET_START.verdict(hs["median"]),
+        ],
         [
             "(a) start → ping answered → session.create answered",
             f"{fs['median']:.1f} ms ({fs['min']:.1f}–{fs['max']:.1f})",
@@ -380,6 +495,21 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             "",
             "",
         ],
+    ]
+    pings = results["ping_ms"]
+    floors = [("python_echo", f"`asyncio.Protocol` echo on {pings['loop']}")]
+    floors += [("node_echo", "Node echo")] if "node_echo" in pings else []
+    for key, label in floors:
+        floor = pings[key]
+        rows.append(
+            [
+                f"(b) floor: {label}, p50 / p99 (agentd p50 = floor × ratio)",
+                f"{floor['p50']:.3f} / {floor['p99']:.3f} ms (× {lean['p50'] / floor['p50']:.2f})",
+                "",
+                "",
+            ]
+        )
+    rows += [
         [
             f"(c) {notes['count']:,} notifications in (median of 3)",
             f"{notes['per_s'] / 1000:.1f} k/s"

@@ -13,9 +13,15 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from agentd.api.state import EncodedIds
 from agentd.wire import dumps
 
 CHUNK_EVENT = "session.stream.chunk"
+STATE_EVENT = "state.changed"
+#: Stands in for the pre-encoded session ids while the rest of a snapshot is encoded: a bare
+#: number after ``"ids":`` cannot occur inside an encoded string (its quotes are escaped).
+_IDS_MARK = 2**160 + 7
+_IDS_MARKED = b'"ids":%d' % _IDS_MARK
 _CHUNK_HEAD = (
     b'{"jsonrpc":"2.0","method":"event","params":{"type":"session.stream.chunk","timestamp":'
 )
@@ -152,9 +158,35 @@ class ReferenceEventCodec:
 
     @staticmethod
     def size(type_: str, payload: dict[str, Any]) -> int:
-        return chunk_size(payload) if type_ == CHUNK_EVENT else OTHER_EVENT_SIZE
+        if type_ == CHUNK_EVENT:
+            return chunk_size(payload)
+        if type_ == STATE_EVENT:  # its snapshot lists every session: ~39 KB at 1,000 sessions
+            ids = (payload.get("snapshot") or {}).get("sessions", {}).get("ids")
+            if isinstance(ids, EncodedIds):
+                return OTHER_EVENT_SIZE + len(ids.json)
+        return OTHER_EVENT_SIZE
 
     def body(self, type_: str, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
-        if type_ != CHUNK_EVENT:
-            return None
-        return self._chunk_body(timestamp, payload, seq)
+        if type_ == CHUNK_EVENT:
+            return self._chunk_body(timestamp, payload, seq)
+        if type_ == STATE_EVENT:
+            return state_body(timestamp, payload, seq)
+        return None
+
+
+def state_body(timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
+    """A ``state.changed`` event with its snapshot's session ids spliced in pre-encoded
+    (``EncodedIds``), or ``None`` for the generic encoder; both decode to the same JSON."""
+    snapshot = payload.get("snapshot")
+    sessions = snapshot.get("sessions") if isinstance(snapshot, dict) else None
+    ids = sessions.get("ids") if isinstance(sessions, dict) else None
+    if not isinstance(ids, EncodedIds):
+        return None
+    assert isinstance(snapshot, dict) and isinstance(sessions, dict)
+    marked = {**payload, "snapshot": {**snapshot, "sessions": {**sessions, "ids": _IDS_MARK}}}
+    params = {"type": STATE_EVENT, "timestamp": timestamp, "payload": marked, "seq": seq}
+    body = dumps({"jsonrpc": "2.0", "method": "event", "params": params})
+    head, found, tail = body.partition(_IDS_MARKED)
+    if not found:  # pragma: no cover - the mark is always there
+        return None
+    return b"".join((head, b'"ids":', ids.json, tail))

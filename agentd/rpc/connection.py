@@ -8,7 +8,14 @@ the client).
 Ordering: one task is created per request, in arrival order, and asyncio starts tasks in creation
 order. Handlers make their state changes before their first ``await``, so a ``session.send``
 followed in the same write by ``session.interrupt`` behaves as if they were handled one after the
-other, while slow requests still do not hold up fast ones.
+other, while slow requests still do not hold up fast ones. Methods named in ``instant_methods``
+(handlers that never await: ``system.ping``, ``state.get``) are answered as they are read, without
+a task, unless a request read before them has not started yet (then they queue behind it as
+tasks); one that does await after all is finished by a task from that point on.
+
+Reading: the daemon reads pipes with a protocol (``intake``): each read is decoded and handled in
+the transport's callback and its answers are written before the callback returns, one loop step
+per read. A ``StreamReader`` (files and devices, read by a thread; tests) is read by ``serve``.
 
 In-flight limit: ``max_inflight`` counts requests that have started and not finished. One read can
 hold thousands of small requests whose tasks have not had a chance to run; when the limit is
@@ -24,11 +31,12 @@ message is answered ``-32603`` with id null instead of ending the reader.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 import math
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, cast
 
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
@@ -74,7 +82,7 @@ class Connection:
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
+        reader: asyncio.StreamReader | None,
         sink: ByteSink,
         *,
         framing: str = "auto",
@@ -104,6 +112,15 @@ class Connection:
         #: Notifications handled inline by the reader, before anything read after them: a
         #: cancel must take effect before an answer that arrived in the same read can act.
         self.inline_notifications: dict[str, Callable[[Any], None]] = {}
+        #: Methods whose handlers finish without awaiting: answered inline, without a task.
+        self.instant_methods: set[str] = set()
+        # Reading through ``intake()`` (no StreamReader): events decoded but not handled yet
+        # (reading is paused meanwhile), the transport, and the end of the input.
+        self._events: collections.deque[Message | FramingError] = collections.deque()
+        self._transport: asyncio.ReadTransport | None = None
+        self._paused = False
+        self._eof = False
+        self._ended: asyncio.Future[None] | None = None
 
     # -- registration ----------------------------------------------------------------------
 
@@ -150,19 +167,83 @@ class Connection:
 
     async def serve(self) -> None:
         """Read until stdin ends; in-flight requests are then answered with ``-32800``."""
-        while True:
-            if self.outbox.over_limit:
-                await self.outbox.wait_relieved()
-            data = await self._reader.read(1 << 16)
-            if not data:
-                await self._handle_wire(self._decoder.eof())
-                break
-            await self._handle_wire(self._decoder.feed(data))
+        if self._reader is None:
+            if self._ended is None:
+                self._ended = asyncio.get_running_loop().create_future()
+            await self._ended
+        else:
+            while True:
+                if self.outbox.over_limit:
+                    await self.outbox.wait_relieved()
+                data = await self._reader.read(1 << 16)
+                if not data:
+                    await self._handle_wire(self._decoder.eof())
+                    break
+                await self._handle_wire(self._decoder.feed(data))
         # Requests that arrived together with the EOF (``agentd < requests.txt``) have not even
         # started yet: let them finish (bounded) instead of cancelling every one of them.
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()), timeout=EOF_GRACE_S)
         await self.cancel_inflight()
+
+    # -- reading with a protocol (no StreamReader: one callback per read, no task wake-up) --
+
+    def intake(self) -> asyncio.Protocol:
+        """The protocol to read stdin with when the connection has no ``reader``."""
+        if self._ended is None:
+            self._ended = asyncio.get_running_loop().create_future()
+        return _Intake(self)
+
+    def _data_received(self, data: bytes) -> None:
+        self._unstarted = 0  # tasks created by the last read have had their first step
+        self._events.extend(self._decoder.feed(data))
+        if not self._paused:
+            self._handle_events()
+
+    def _eof_received(self) -> None:
+        if not self._eof:
+            self._eof = True
+            self._events.extend(self._decoder.eof())
+            if not self._paused:
+                self._handle_events()
+
+    def _handle_events(self) -> None:
+        """Handle decoded events in order; pause reading while the outbox is over its limit or
+        the in-flight limit needs the requests just started to run first."""
+        if self._decoder.framing == "ndjson":
+            self.outbox.frame = encode_ndjson
+        events = self._events
+        while events:
+            if self.outbox.over_limit:
+                self._pause()
+                asyncio.get_running_loop().create_task(self._resume_when_relieved())
+                return
+            if self._unstarted and len(self._inflight) >= self._max_inflight:
+                self._unstarted = 0
+                self._pause()
+                asyncio.get_running_loop().call_soon(self._resume)
+                return
+            self._handle_event(events.popleft())
+        self.outbox.write_batch()  # this read's answers in one write, without a loop step
+        if self._paused:
+            self._paused = False
+            if self._transport is not None:
+                self._transport.resume_reading()
+        if self._eof and self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    def _pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            if self._transport is not None:
+                self._transport.pause_reading()
+
+    def _resume(self) -> None:
+        self._handle_events()
+
+    async def _resume_when_relieved(self) -> None:
+        await self.outbox.wait_relieved()
+        self._handle_events()
 
     async def cancel_inflight(self) -> None:
         tasks = list(self._inflight.values()) + list(self._notification_tasks)
@@ -178,14 +259,18 @@ class Connection:
         if self._decoder.framing == "ndjson":
             self.outbox.frame = encode_ndjson
         for event in events:
-            if isinstance(event, Message):
-                if self._unstarted and len(self._inflight) >= self._max_inflight:
-                    await self._let_started_run()
-                self._handle_body_safely(event.body)
-            elif event.reason == "message_too_large":
-                self._reply_error(None, errors.message_too_large(event.detail))
-            else:
-                self._reply_error(None, errors.invalid_header(event.detail))
+            busy = self._unstarted and len(self._inflight) >= self._max_inflight
+            if busy and isinstance(event, Message):
+                await self._let_started_run()
+            self._handle_event(event)
+
+    def _handle_event(self, event: Message | FramingError) -> None:
+        if isinstance(event, Message):
+            self._handle_body_safely(event.body)
+        elif event.reason == "message_too_large":
+            self._reply_error(None, errors.message_too_large(event.detail))
+        else:
+            self._reply_error(None, errors.invalid_header(event.detail))
 
     async def _let_started_run(self) -> None:
         """Let the request tasks created in this read start (and instant ones finish).
@@ -245,8 +330,26 @@ class Connection:
                 request_id, errors.overloaded("too many requests in flight", retry_after_ms=100)
             )
             return
+        if method in self.instant_methods and not self._unstarted:
+            # inline only when no earlier request still waits for its first step: a
+            # ``state.get`` written after a ``session.create`` sees the new session
+            self._answer_now(request_id, handler, params)
+            return
+        self._start(request_id, self._answer(request_id, handler, params))
+
+    def _answer_now(self, request_id: Any, handler: Handler, params: Any) -> None:
+        """Run the handler up to its first ``await``; in the rare case it has one, a task
+        finishes it as any other request."""
+        answer = self._answer(request_id, handler, params)
+        try:
+            pending = answer.send(None)
+        except StopIteration:
+            return
+        self._start(request_id, _Continue(answer, pending))
+
+    def _start(self, request_id: Any, work: Awaitable[None]) -> None:
         key = _id_key(request_id)
-        task = asyncio.get_running_loop().create_task(self._run(key, request_id, handler, params))
+        task = asyncio.get_running_loop().create_task(self._run(key, work))
         self._inflight[key] = task
         self._unstarted += 1
         task.add_done_callback(lambda done: self._forget(key, request_id, done))
@@ -264,11 +367,9 @@ class Connection:
             # ``_run`` never ran, so its ``except CancelledError`` could not answer.
             self._reply_error(request_id, errors.request_cancelled())
 
-    async def _run(
-        self, key: tuple[str, Any], request_id: Any, handler: Handler, params: Any
-    ) -> None:
+    async def _run(self, key: tuple[str, Any], work: Awaitable[None]) -> None:
         try:
-            await self._answer(request_id, handler, params)
+            await work
         finally:
             self._release(key)
 
@@ -311,9 +412,14 @@ class Connection:
         if handler is None or (self.refusing and method not in self.notification_methods):
             log.debug("ignoring notification %s", method)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._run_notification(method, handler, params)
-        )
+        run = self._run_notification(method, handler, params)
+        if method in self.instant_methods and not self._unstarted:
+            try:
+                pending = run.send(None)  # up to its first await, if it has one
+            except StopIteration:
+                return
+            run = _awaited(_Continue(run, pending))
+        task = asyncio.get_running_loop().create_task(run)
         self._notification_tasks.add(task)
         task.add_done_callback(self._notification_tasks.discard)
 
@@ -345,3 +451,55 @@ class Connection:
             self.outbox.send(
                 {"jsonrpc": "2.0", "id": request_id, "error": errors.internal_error().to_json()}
             )
+
+
+async def _awaited(work: Awaitable[None]) -> None:
+    await work
+
+
+class _Intake(asyncio.Protocol):
+    """Feeds what the read transport gets straight to the connection (``Connection.intake``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not derive from asyncio's classes: no isinstance check
+        self._connection._transport = cast(asyncio.ReadTransport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._connection._data_received(data)
+
+    def eof_received(self) -> bool | None:
+        self._connection._eof_received()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connection._eof_received()
+
+
+class _Continue:
+    """Awaiting this finishes a coroutine that was started by hand and yielded ``pending``."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, pending = self._coro, self._pending
+        while True:
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation: passed on to the coroutine
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    pending = coro.send(sent)
+                except StopIteration:
+                    return

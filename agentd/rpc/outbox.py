@@ -180,6 +180,10 @@ class Outbox:
 
     # -- internals -------------------------------------------------------------------------
 
+    def write_batch(self) -> None:
+        """Write the frames produced so far in this loop step now (else at its end)."""
+        self._flush_batch()
+
     def _write_soon(self, frame: bytes) -> None:
         if not self._batch:
             asyncio.get_running_loop().call_soon(self._flush_batch)

@@ -15,12 +15,24 @@ import threading
 READ_SIZE = 1 << 16
 
 
+def pollable(fd: int) -> bool:
+    """Pipes, sockets and terminals: what asyncio's read pipes accept."""
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
+
+
+async def open_intake(fd: int, protocol: asyncio.Protocol) -> None:
+    """Read the pollable ``fd`` (owned by the transport from now on) with ``protocol``: each
+    read is handed to it in one callback, without waking a task."""
+    pipe = os.fdopen(fd, "rb", buffering=0)
+    await asyncio.get_running_loop().connect_read_pipe(lambda: protocol, pipe)
+
+
 async def open_source(fd: int) -> asyncio.StreamReader:
     """A ``StreamReader`` over ``fd`` (owned by the reader from now on)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=READ_SIZE * 4, loop=loop)
-    mode = os.fstat(fd).st_mode
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)):
+    if not pollable(fd):
         # regular files and devices such as /dev/null cannot be polled: read them in a thread
         _start_file_thread(fd, reader, loop)
         return reader

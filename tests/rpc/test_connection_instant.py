@@ -1,0 +1,77 @@
+"""Instant methods (answered without a task) and reading through the intake protocol."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agentd.rpc.connection import Connection
+
+from .test_connection_limits import ListSink, pings
+
+
+def request(request_id: int, method: str) -> bytes:
+    return b'{"jsonrpc":"2.0","id":%d,"method":"%s"}\n' % (request_id, method.encode())
+
+
+async def test_instant_methods_keep_arrival_order_and_may_await_after_all() -> None:
+    sink = ListSink()
+    connection = Connection(None, sink, framing="ndjson")
+    seen: list[str] = []
+    gate = asyncio.Event()
+
+    async def slow(params: Any) -> Any:
+        seen.append("slow")
+        await gate.wait()
+        return "slow"
+
+    async def quick(params: Any) -> Any:
+        seen.append("quick")
+        return "quick"
+
+    async def awaits(params: Any) -> Any:  # declared instant, but it waits
+        seen.append("awaits")
+        await gate.wait()
+        return "awaited"
+
+    for name, handler in (("slow", slow), ("quick", quick), ("awaits", awaits)):
+        connection.register(name, handler)
+    connection.instant_methods.update({"quick", "awaits"})
+    intake = connection.intake()
+    serving = asyncio.create_task(connection.serve())
+    intake.data_received(request(2, "quick") + request(3, "awaits"))
+    assert [m["id"] for m in sink.messages()] == [2]  # answered inside the callback
+    assert seen == ["quick", "awaits"]
+    # behind a request that has not started yet, an instant one waits its turn
+    intake.data_received(request(1, "slow") + request(4, "quick"))
+    assert seen == ["quick", "awaits"]
+    await asyncio.sleep(0)
+    assert seen == ["quick", "awaits", "slow", "quick"]
+    intake.data_received(b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":3}}\n')
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.sleep(0.01)
+    by_id = {m["id"]: m for m in sink.messages()}
+    assert by_id[1]["result"] == "slow" and by_id[4]["result"] == "quick"
+    assert by_id[3]["error"]["code"] == -32800
+    assert intake.eof_received() is None
+    await asyncio.wait_for(serving, 2.0)
+
+
+async def test_intake_answers_a_flood_past_the_in_flight_limit() -> None:
+    sink = ListSink()
+    connection = Connection(None, sink, framing="ndjson", max_inflight=16)
+
+    async def instant(params: Any) -> Any:
+        return {"ok": True}
+
+    connection.register("instant", instant)  # not declared instant: a task each
+    intake = connection.intake()
+    serving = asyncio.create_task(connection.serve())
+    intake.data_received(pings("instant", 1000))
+    intake.eof_received()
+    await asyncio.wait_for(serving, 5.0)
+    await connection.outbox.flush(1.0)
+    await asyncio.sleep(0)
+    answers = sink.messages()
+    assert len(answers) == 1000 and all("result" in m for m in answers)
