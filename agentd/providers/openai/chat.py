@@ -29,7 +29,9 @@ from agentd.providers.base import (
     ToolCallRequested,
     Usage,
 )
+from agentd.providers.openai.common import json_int as _int
 from agentd.providers.openai.common import parse_arguments
+from agentd.providers.openai.common import usage_detail as _detail
 from agentd.providers.openai.errors import stream_error
 
 __all__ = ["ChatStreamMapper", "MaxTokensField", "build_chat_body", "chat_usage"]
@@ -121,15 +123,6 @@ def build_chat_body(
 
 
 # -- stream --------------------------------------------------------------------------------------
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _detail(usage: Mapping[str, Any], key: str, field: str) -> int:
-    details = usage.get(key)
-    return _int(details.get(field)) if isinstance(details, Mapping) else 0
 
 
 def chat_usage(usage: Mapping[str, Any]) -> Usage:

@@ -39,3 +39,14 @@ def parse_arguments(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def json_int(value: object) -> int:
+    """A JSON integer, or 0 for anything else (a missing or malformed count)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def usage_detail(usage: Mapping[str, Any], key: str, field: str) -> int:
+    """``usage[key][field]`` as an integer (both wires nest cached and reasoning counts)."""
+    details = usage.get(key)
+    return json_int(details.get(field)) if isinstance(details, Mapping) else 0

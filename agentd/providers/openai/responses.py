@@ -38,6 +38,8 @@ from agentd.providers.base import (
     Usage,
 )
 from agentd.providers.openai.common import PROVIDER, parse_arguments
+from agentd.providers.openai.common import json_int as _int
+from agentd.providers.openai.common import usage_detail as _detail
 from agentd.providers.openai.errors import stream_error
 
 __all__ = [
@@ -210,15 +212,6 @@ def build_responses_body(request: ModelRequest) -> dict[str, Any]:
 
 
 # -- stream --------------------------------------------------------------------------------------
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _detail(usage: Mapping[str, Any], key: str, field: str) -> int:
-    details = usage.get(key)
-    return _int(details.get(field)) if isinstance(details, Mapping) else 0
 
 
 def responses_usage(usage: Mapping[str, Any]) -> Usage:
