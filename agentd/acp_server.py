@@ -26,7 +26,7 @@ from agentd.rpc.source import open_source
 from agentd.server import (
     FLUSH_TIMEOUT_S,
     TURN_STOP_TIMEOUT_S,
-    _end_tool_processes,
+    end_tool_processes,
     build_manager,
     load_providers,
     take_stdio,
@@ -103,7 +103,7 @@ class AcpServer:
         await connection.outbox.aclose(FLUSH_TIMEOUT_S)
         for signum in _SIGNALS:
             loop.remove_signal_handler(signum)
-        _end_tool_processes()
+        end_tool_processes()
         return 0
 
 

@@ -226,7 +226,7 @@ class Daemon:
         self._stop_watching()
         for signum, _ in _SIGNALS:
             loop.remove_signal_handler(signum)
-        _end_tool_processes()
+        end_tool_processes()
         return self.exit_code
 
     def _watch_own_parent(self) -> None:
@@ -330,7 +330,7 @@ _SIGNALS = (
 )
 
 
-def _end_tool_processes() -> None:
+def end_tool_processes() -> None:
     """Normal exit: the tool sentinel ends and adopted orphans are killed and reaped."""
     from agentd.tools import lifeline
 

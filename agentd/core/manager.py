@@ -40,31 +40,10 @@ class SessionManager:
         system_prompt: str | None = None,
         approval_policy: str | None = None,
         mcp_servers: Any = None,
+        announce: bool = True,
     ) -> Session:
-        session = self._new(
-            title=title,
-            cwd=cwd,
-            provider=provider,
-            model=model,
-            system_prompt=system_prompt,
-            approval_policy=approval_policy,
-            mcp_servers=mcp_servers,
-        )
-        self.runtime.bus.emit(SessionCreated(session.id))
-        return session
-
-    def _new(
-        self,
-        *,
-        title: str | None = None,
-        cwd: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        system_prompt: str | None = None,
-        approval_policy: str | None = None,
-        mcp_servers: Any = None,
-    ) -> Session:
-        """A new session, checked and registered but not yet announced."""
+        """A new session, checked and registered; ``announce=False`` leaves its
+        ``SessionCreated`` to the caller (a resume announces once the record is open)."""
         runtime = self.runtime
         providers = runtime.providers
         if len(self.sessions) >= MAX_SESSIONS:
@@ -112,6 +91,8 @@ class SessionManager:
         )
         session.use_mcp_servers(servers)
         self.sessions[session.id] = session
+        if announce:
+            self.runtime.bus.emit(SessionCreated(session.id))
         return session
 
     async def create_resumed(self, resume_id: str, **options: Any) -> Session:
@@ -122,7 +103,7 @@ class SessionManager:
         history = self.runtime.history
         if history is None:
             raise InvalidState("history is disabled in this daemon")
-        session = self._new(**options)
+        session = self.create(**options, announce=False)
         try:
             journal = await history.run(
                 lambda: history.store().open_record(resume_id),
@@ -143,7 +124,7 @@ class SessionManager:
         the session is created as usual (its record id stays ``None``).
         """
         history = self.runtime.history
-        session = self._new(**options)
+        session = self.create(**options, announce=False)
         if history is not None and session.record is not None:
             provider, model, cwd = session.provider, session.model, str(session.cwd)
             try:
