@@ -26,8 +26,8 @@ from agentd.rpc.source import open_source
 from agentd.server import (
     FLUSH_TIMEOUT_S,
     TURN_STOP_TIMEOUT_S,
-    end_tool_processes,
     build_manager,
+    end_tool_processes,
     load_providers,
     take_stdio,
 )
