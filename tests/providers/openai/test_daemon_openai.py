@@ -294,3 +294,37 @@ async def test_keep_alives_and_malformed_lines_are_skipped(
     _, events = await turn(client, "hi")
     assert [e["type"] for e in terminal_events(events)] == ["session.completed"]
     assert answer_text(events)
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ("[providers.openai\nbroken", None),  # not TOML: ignored, the environment still counts
+        ('[providers.openai]\nbase_url = "http://127.0.0.1:9/v1"\napi = "soap"\n', "bad config"),
+        (
+            '[providers.openai]\nbase_url = "http://127.0.0.1:9/v1"\nstall_timeout = -1\n',
+            "bad config",
+        ),
+        ('providers = "x"\n', "bad configuration"),
+        ('title = "\ud800"\n', None),  # not UTF-8: ignored
+    ],
+)
+async def test_a_bad_config_file_never_stops_the_daemon(
+    config: str, fragment: str | None, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_bytes(config.encode("utf-8", "surrogatepass"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTD_"))}
+    env["AGENTD_HOME"] = str(home)
+    client = await AgentdClient.spawn(env=env)
+    try:
+        assert (await client.call("system.ping"))["ok"] is True
+        _, pending = client.start_request("session.create", {"provider": "openai"})
+        answer = await asyncio.wait_for(pending, 30)
+        assert answer["error"]["data"]["reason"] == "provider_unavailable"
+        if fragment is not None:
+            assert fragment in answer["error"]["message"]
+        assert (await client.call("session.create"))["state"]["provider"] == "scripted"
+    finally:
+        await client.close()
