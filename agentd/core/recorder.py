@@ -155,8 +155,9 @@ def _as_store_job(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         return fn(*args)
     except StoreError:
         raise
-    except Exception as exc:
-        log.exception("history store job failed")
+    except Exception as exc:  # a failing disk is an operational error: its traceback is debug
+        log.error("history store job failed: %s: %s", type(exc).__name__, exc)
+        log.debug("history store job failed", exc_info=True)
         raise UnexpectedStoreError(exc) from exc
 
 
@@ -221,8 +222,8 @@ class HistoryWriter:
         try:
             # a cold rebuild of a large history takes a while; nobody waits on this one
             await self.run(lambda: self.store().refresh(), timeout=WARM_UP_TIMEOUT_S)
-        except Exception:
-            log.exception("history index warm-up failed")
+        except Exception as exc:  # reported, not raised: listing retries on its own later
+            log.warning("history index warm-up failed: %s", exc)
 
     async def close(self, timeout: float) -> None:
         def close_store() -> None:

@@ -187,7 +187,7 @@ class HistoryIndex:
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn, self._busy_timeout)
             conn.execute("PRAGMA synchronous = NORMAL")  # rebuildable: durability not needed
             if self._version(conn) != SCHEMA_VERSION:
                 conn.execute("BEGIN IMMEDIATE")
@@ -387,3 +387,23 @@ class HistoryIndex:
             return _summary(rows[0]) if rows else None
 
         return self._run(query)
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the index to WAL once (the mode persists in the file).
+
+    Changing the journal mode takes an exclusive lock and, unlike ordinary statements, can
+    fail at once with "database is locked" while another process opens the same new index:
+    retried for up to ``timeout`` seconds.
+    """
+    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
