@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from agentd import memory
 from agentd.core.compaction import CONTINUE_PROMPT, CompactionError
 from agentd.core.conversation import Conversation, TurnDraft
 from agentd.core.events import (
@@ -561,6 +562,7 @@ class Turn:
             raise ProviderError("upstream", "the model's stream ended without a finish reason")
         result.text = "".join(self._round_text).strip()
         self._round_text = []
+        memory.note_freed(len(result.text))  # the streamed pieces, now joined and released
         return result
 
     def _journal_partial(self, text: str) -> None:

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
+from agentd import memory
 from agentd.rpc.sink import HIGH_WATER, ByteSink
 from agentd.wire import dumps
 
@@ -239,6 +240,7 @@ class Outbox:
 
     async def _flush_queue(self) -> None:
         self._flush_batch()  # frames from before the back-up go first
+        written = 0
         try:
             while self._queue:
                 await self._sink.drain()
@@ -260,6 +262,7 @@ class Outbox:
                     batch.append(data)
                     batch_bytes += len(data)
                 self._sink.write(b"".join(batch))
+                written += batch_bytes
                 self._update_relief()
         except Exception:  # pragma: no cover - a bug here must not kill the daemon silently
             log.exception("outbound writer failed")
@@ -268,3 +271,4 @@ class Outbox:
             self._update_relief()
             if not self._queue:
                 self._idle.set()
+            memory.note_freed(written)  # the backlog's pieces and frames are gone

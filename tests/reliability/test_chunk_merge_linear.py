@@ -32,3 +32,23 @@ def test_merger_keeps_pieces_and_joins_once() -> None:
     payload = merger.payload()
     assert payload["chunk"]["answerText"] == text
     assert payload["chunk"]["segments"] == [{"kind": "answer", "text": text}]
+
+
+def test_queued_chunks_share_the_turns_text_instead_of_copying_it() -> None:
+    """Issue 10 item 13, "nothing is stored twice": the text a turn streams (which it keeps
+    for its answer) and the chunk queued for a slow client are the same string objects, from
+    the core event through the projection into the outbox's merger."""
+    from agentd.api.projection import Projector
+    from agentd.core.events import TextStreamed
+
+    projector = Projector(lambda *_: None, lambda: {})
+    texts = [f"delta {n} " * 50 for n in range(3)]
+    payloads = [projector.project(TextStreamed("s", "t", text))[1] for text in texts]
+    for text, payload in zip(texts, payloads, strict=True):
+        assert payload["chunk"]["answerText"] is text
+        assert payload["chunk"]["segments"][0]["text"] is text
+    merger = ChunkMerger(payloads[0])
+    for payload in payloads[1:]:
+        merger.add(payload)
+    assert all(a is b for a, b in zip(merger._answer, texts, strict=True))
+    assert all(a is b for a, b in zip(merger._segments[0][1], texts, strict=True))

@@ -1,29 +1,34 @@
-"""Hostile input at volume, both framings: nesting to 100,000, non-finite and 10,000-digit
-numbers, lone surrogates, NUL, BOMs, every JSON type as id, and wrong types in every param of
-every method. Every well-formed request is answered, nothing crashes or hangs, and a ping is
-answered after. Seeded: ``AGENTD_STRESS_SEED`` reproduces a run."""
+"""Hostile input at volume, both framings, drawn by hypothesis: nesting to 100,000, non-finite
+and 10,000-digit numbers, lone surrogates, NUL, BOMs, every JSON type as id, and wrong types in
+every param of every method. Every well-formed request is answered, nothing crashes or hangs,
+and a ping is answered after. Seeded: ``AGENTD_STRESS_SEED`` reproduces a run (hypothesis is
+given the seed and no example database, so the same seed draws the same inputs)."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import random
+import queue
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 
 from agentd.api.dispatch import params_type
 from agentd.api.methods import METHODS
-from agentd.client import AgentdClient
+from agentd.wire import LspDecoder, Message, NdjsonDecoder
 from agentd.wire.jsontext import MAX_DEPTH
 from tests.e2e.helpers import Framing, frame
-from tests.history.conftest import close, daemon_env, serve_args
+from tests.history.conftest import daemon_env, serve_args
 
-from .conftest import report, rng, scale
+from .conftest import SEED, report, scale
 
 #: Methods whose success would end the run or touch the user's settings.
 SKIPPED = {"system.shutdown", "shutdown", "exit", "auth.set.openrouter_key", "initialize"}
@@ -33,7 +38,14 @@ RAW_VALUES = [
     '{"a":1}', "1" + "0" * 400, "-" + "9" * 10_000, '"' + "y" * 5000 + '"',
 ]  # fmt: skip
 BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1" + "0" * 10_000, "1e999999"]
+#: Values that make the whole message a parse error (answered with id null, so not tracked).
 UNPARSABLE = {"NaN", "Infinity", "-Infinity", "1" + "0" * 10_000, "-" + "9" * 10_000}
+JUNK = [
+    b"{", b"\xef\xbb\xbf{}", b'{"a":"\x00"}', b"\xff\xfe", b"[1,2", b"\xed\xa0\x80",
+    b'{"jsonrpc":"2.0","id":1e400,"method":"x"}', b"null", b"[]", b"[{}]",
+]  # fmt: skip
+BATCH = 50
+ANSWER_TIMEOUT_S = 60.0
 
 
 def _fields() -> list[tuple[str, list[str]]]:
@@ -48,105 +60,176 @@ def _fields() -> list[tuple[str, list[str]]]:
     return rows
 
 
-class Fuzzer:
-    """Builds one message body at a time; ``expect`` says whether it carries an id we track."""
+# -- strategies: raw JSON text, so it can hold what json.dumps cannot ------------------------
 
-    def __init__(self, r: random.Random, max_depth: int) -> None:
-        self.r = r
-        self.max_depth = max_depth
-        self.methods = _fields()
+#: A raw value and whether it makes its message unparsable.
+Value = tuple[str, bool]
+
+
+def _nested(depth: int, opener: str) -> Value:
+    closer = "]" if opener == "[" else "}"
+    # deeper than the decoder's bound: the whole message is a parse error (id null)
+    return opener * depth + "1" + closer * depth, depth > MAX_DEPTH
+
+
+def values(max_depth: int) -> st.SearchStrategy[Value]:
+    depths = st.sampled_from([10, 300, 1000]) | st.integers(1, max_depth)
+    deep = st.builds(_nested, depths, st.sampled_from(["[", '{"k":']))
+    plain = st.sampled_from([v for v in RAW_VALUES if v not in UNPARSABLE]).map(
+        lambda v: (v, False)
+    )
+    bad = st.sampled_from(sorted(UNPARSABLE | set(BAD_NUMBERS))).map(lambda v: (v, v in UNPARSABLE))
+    # over 4,300 digits, Python refuses the integer: the whole message is a parse error
+    huge = st.integers(300, 10_000).map(lambda n: ("9" * n, n > 4300))
+    # any code point, lone surrogates and controls included, escaped as JSON text does
+    odd_text = st.text(st.characters(categories=["Cs", "Cc", "Zl", "So", "Lu"]), max_size=30)
+    texts = odd_text.map(lambda t: (json.dumps(t), False))
+    # mostly values that parse, so most requests reach the method's parameter checks
+    return st.one_of(*[plain] * 14, texts, texts, huge, bad, deep)
+
+
+@st.composite
+def messages(draw: st.DrawFn, max_depth: int) -> tuple[bytes, bool]:
+    """One body, and whether it is a well-formed request whose answer carries our id."""
+    method, names = draw(st.sampled_from(_fields()))
+    roll = draw(st.integers(0, 9))
+    if roll == 0:  # garbage the decoder must answer: bad JSON, BOMs, NUL, odd bytes
+        return draw(st.sampled_from(JUNK)), False
+    if roll == 1:  # every JSON type as id (the answer's id is not ours to track)
+        raw_id = draw(st.sampled_from(RAW_VALUES + BAD_NUMBERS))
+        return f'{{"jsonrpc":"2.0","id":{raw_id},"method":"{method}"}}'.encode(), False
+    unparsable = False
+    members = []
+    for name in names:
+        if draw(st.integers(0, 9)) < 7:
+            text, bad = draw(values(max_depth))
+            members.append(f"{json.dumps(name)}:{text}")
+            unparsable |= bad
+    if draw(st.integers(0, 9)) == 0:  # params that are not even an object
+        params, unparsable = draw(values(max_depth))
+    else:
+        params = "{" + ",".join(members) + "}"
+    body = f'{{"jsonrpc":"2.0","id":@ID@,"method":"{method}","params":{params}}}'
+    if draw(st.integers(0, 49)) == 0:
+        body = "\ufeff" + body  # a BOM before the message
+    return body.encode("utf-8", "surrogatepass"), not unparsable
+
+
+class LiveDaemon:
+    """A daemon on real pipes, read by a thread into a queue of decoded responses."""
+
+    def __init__(self, framing: Framing, tmp_path: Path) -> None:
+        self.framing = framing
+        workspace = tmp_path / "ws"
+        workspace.mkdir()
+        self._stderr = (tmp_path / "stderr.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agentd", "serve", *serve_args(), "--framing", framing],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=daemon_env(tmp_path / "home"),
+            cwd=workspace,
+        )
+        self.responses: queue.Queue[dict[str, Any]] = queue.Queue()
         self.ids = itertools.count(10_000_000)
-        self.unparsable = False
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def value(self) -> str:
-        r = self.r
-        kind = r.random()
-        if kind < 0.05:
-            depth = r.choice([10, 300, 1000, r.randint(1, self.max_depth)])
-            # deeper than the decoder's bound: the whole message is a parse error (id null)
-            self.unparsable = self.unparsable or depth > MAX_DEPTH
-            opener = r.choice(["[", '{"k":'])
-            closer = "]" if opener == "[" else "}"
-            return opener * depth + "1" + closer * depth
-        value = r.choice(BAD_NUMBERS) if kind < 0.1 else r.choice(RAW_VALUES)
-        # NaN, infinities and over 4,300 digits: the whole message is a parse error (id null)
-        self.unparsable = self.unparsable or value in UNPARSABLE
-        return value
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        decoder = LspDecoder() if self.framing == "lsp" else NdjsonDecoder()
+        while data := self.process.stdout.read1(1 << 16):
+            for event in decoder.feed(data):
+                if isinstance(event, Message):
+                    message = json.loads(event.body)
+                    if isinstance(message, dict) and "id" in message and "method" not in message:
+                        self.responses.put(message)
 
-    def body(self) -> tuple[bytes, int | None]:
-        r = self.r
-        self.unparsable = False
-        method, names = r.choice(self.methods)
-        roll = r.random()
-        if roll < 0.1:  # garbage the decoder must answer: bad JSON, BOMs, NUL, odd bytes
-            junk = r.choice(
-                [b"{", b"\xef\xbb\xbf{}", b'{"a":"\x00"}', b"\xff\xfe", b"[1,2", b"\xed\xa0\x80",
-                 b'{"jsonrpc":"2.0","id":1e400,"method":"x"}', b"null", b"[]", b"[{}]"]
-            )  # fmt: skip
-            return junk, None
-        if roll < 0.2:  # every JSON type as id
-            raw_id = r.choice(RAW_VALUES + BAD_NUMBERS)
-            return f'{{"jsonrpc":"2.0","id":{raw_id},"method":"{method}"}}'.encode(), None
+    def exchange(self, batch: list[tuple[bytes, bool]]) -> tuple[int, int]:
+        """Write a batch in one write; wait (bounded) for the answer to every tracked request."""
+        assert self.process.stdin is not None
+        tracked: set[int] = set()
+        chunks = []
+        for body, track in batch:
+            request_id = next(self.ids)
+            if track:
+                tracked.add(request_id)
+            chunks.append(frame(self.framing, body.replace(b"@ID@", str(request_id).encode())))
+        self.process.stdin.write(b"".join(chunks))
+        self.process.stdin.flush()
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        waiting = set(tracked)
+        while waiting:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"{len(waiting)} requests unanswered"
+            try:
+                response = self.responses.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if isinstance(response["id"], int):
+                waiting.discard(response["id"])
+        assert self.process.poll() is None, "the daemon died"
+        return len(batch), len(tracked)
+
+    def ping(self) -> dict[str, Any]:
         request_id = next(self.ids)
-        params = ",".join(f"{json.dumps(n)}:{self.value()}" for n in names if r.random() < 0.7)
-        # one in ten: params that are not even an object
-        params_text = self.value() if r.random() < 0.1 else "{" + params + "}"
-        body = f'{{"jsonrpc":"2.0","id":{request_id},"method":"{method}","params":{params_text}}}'
-        if r.random() < 0.02:
-            body = "\ufeff" + body  # a BOM before the message
-        return body.encode("utf-8", "surrogatepass"), None if self.unparsable else request_id
+        body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "system.ping"})
+        assert self.process.stdin is not None
+        self.process.stdin.write(frame(self.framing, body.encode()))
+        self.process.stdin.flush()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                response = self.responses.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if response["id"] == request_id:
+                return response
+        raise AssertionError("ping unanswered after the fuzz")
 
-
-async def _run(
-    client: AgentdClient, framing: Framing, fuzzer: Fuzzer, count: int
-) -> dict[str, Any]:
-    sent = answered = 0
-    batch = 100
-    for start in range(0, count, batch):
-        futures: list[asyncio.Future[Any]] = []
-        chunks: list[bytes] = []
-        for _ in range(min(batch, count - start)):
-            body, request_id = fuzzer.body()
-            chunks.append(frame(framing, body))
-            if request_id is not None:
-                future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-                client._pending[request_id] = future
-                futures.append(future)
-        client.write_raw(b"".join(chunks))
-        sent += len(chunks)
-        done, pending = await asyncio.wait(futures, timeout=60)
-        assert not pending, f"{len(pending)} requests unanswered"
-        answered += len(done)
-        assert client.process.returncode is None
-    pong = await client.call("system.ping", timeout=10)
-    assert pong["ok"] is True
-    return {"inputs": sent, "tracked_requests_answered": answered}
+    def close(self) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        code = self.process.wait(timeout=30)
+        self._stderr.close()
+        return code
 
 
 @pytest.mark.parametrize("framing", ["lsp", "ndjson"])
-async def test_fuzz_both_framings(tmp_path: Path, framing: Framing) -> None:
+def test_fuzz_both_framings(tmp_path: Path, framing: Framing) -> None:
     count = scale(1_000, 50_000)  # per framing: 100,000 in all in a full run
-    fuzzer = Fuzzer(rng(f"fuzz-{framing}"), max_depth=scale(5_000, 100_000))
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    client = await AgentdClient.spawn(
-        [*serve_args(), "--framing", framing],
-        framing=framing,
-        env=daemon_env(tmp_path / "home"),
-        cwd=str(workspace),
-    )
+    max_depth = scale(5_000, 100_000)
+    daemon = LiveDaemon(framing, tmp_path)
+    totals = {"inputs": 0, "tracked_requests_answered": 0}
     started = time.perf_counter()
+
+    @seed(SEED)
+    @settings(
+        max_examples=count // BATCH,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],  # a live daemon's state is not replayable: no shrinking
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(batch=st.lists(messages(max_depth), min_size=BATCH, max_size=BATCH))
+    def fuzz(batch: list[tuple[bytes, bool]]) -> None:
+        sent, answered = daemon.exchange(batch)
+        totals["inputs"] += sent
+        totals["tracked_requests_answered"] += answered
+
     try:
-        await client.call("system.ping", timeout=20)
-        figures = await _run(client, framing, fuzzer, count)
+        fuzz()
+        assert daemon.ping()["result"]["ok"] is True
     finally:
-        code = await close(client)
+        code = daemon.close()
     assert code == 0
+    assert totals["inputs"] == count
     report(
         f"fuzz-{framing}",
-        **figures,
-        max_depth=fuzzer.max_depth,
+        **totals,
+        max_depth=max_depth,
         seconds=round(time.perf_counter() - started, 1),
         crashes=0,
         unanswered=0,
+        generator="hypothesis",
     )
