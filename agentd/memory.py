@@ -29,7 +29,8 @@ THRESHOLD = 4 * 1024 * 1024
 DELAY = 0.5
 
 _freed = 0
-_scheduled = False
+#: The loop a trim is scheduled on (a trim left on a loop that stopped does not count).
+_scheduled_on: asyncio.AbstractEventLoop | None = None
 
 
 @functools.cache
@@ -60,30 +61,33 @@ def note_freed(nbytes: int) -> None:
 
     Must be called on the event loop's thread; outside a running loop it only counts.
     """
-    global _freed, _scheduled
+    global _freed, _scheduled_on
     _freed += nbytes
-    if _freed < THRESHOLD or _scheduled:
+    if _freed < THRESHOLD:
         return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    _scheduled = True
+    if _scheduled_on is loop:
+        return
+    _scheduled_on = loop
     loop.call_later(DELAY, _start_trim, loop)
 
 
 def _start_trim(loop: asyncio.AbstractEventLoop) -> None:
-    global _freed, _scheduled
+    global _freed, _scheduled_on
     _freed = 0
-    if loop.is_closed():
-        _scheduled = False
+    try:
+        future = loop.run_in_executor(None, trim_now)
+    except RuntimeError:  # the loop is shutting its executor down: the process is ending
+        _scheduled_on = None
         return
-    future = loop.run_in_executor(None, trim_now)
     future.add_done_callback(_trimmed)
 
 
 def _trimmed(future: asyncio.Future[bool]) -> None:
-    global _scheduled
-    _scheduled = False
+    global _scheduled_on
+    _scheduled_on = None
     if not future.cancelled() and future.exception() is not None:  # pragma: no cover
         log.debug("malloc_trim failed", exc_info=future.exception())

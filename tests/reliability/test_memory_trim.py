@@ -55,7 +55,7 @@ async def test_note_freed_trims_once_after_a_burst(monkeypatch: pytest.MonkeyPat
     memory.note_freed(1)
     for _ in range(100):
         await asyncio.sleep(0.01)
-        if calls and not memory._scheduled:
+        if calls and memory._scheduled_on is None:
             break
     assert calls == [1]
     memory.note_freed(memory.THRESHOLD // 2)  # below the threshold: nothing more
@@ -64,5 +64,6 @@ async def test_note_freed_trims_once_after_a_burst(monkeypatch: pytest.MonkeyPat
 
 
 def test_note_freed_outside_a_loop_only_counts() -> None:
+    before = memory._scheduled_on
     memory.note_freed(memory.THRESHOLD * 2)  # no running loop: must not raise
-    assert not memory._scheduled
+    assert memory._scheduled_on is before
