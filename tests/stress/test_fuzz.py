@@ -62,35 +62,43 @@ def _fields() -> list[tuple[str, list[str]]]:
 
 # -- strategies: raw JSON text, so it can hold what json.dumps cannot ------------------------
 
-#: A raw value and whether it makes its message unparsable.
-Value = tuple[str, bool]
+#: A raw value and how deep it nests arrays/objects (``UNPARSABLE_DEPTH``: never parses).
+Value = tuple[str, int]
+UNPARSABLE_DEPTH = 10**9
+
+
+def _raw(value: str) -> Value:
+    if value in UNPARSABLE:
+        return value, UNPARSABLE_DEPTH
+    return value, 1 if value[:1] in ("[", "{") else 0
 
 
 def _nested(depth: int, opener: str) -> Value:
     closer = "]" if opener == "[" else "}"
-    # deeper than the decoder's bound: the whole message is a parse error (id null)
-    return opener * depth + "1" + closer * depth, depth > MAX_DEPTH
+    return opener * depth + "1" + closer * depth, depth
 
 
 def values(max_depth: int) -> st.SearchStrategy[Value]:
-    depths = st.sampled_from([10, 300, 1000]) | st.integers(1, max_depth)
+    depths = st.sampled_from([10, 254, 255, 256, 300, 1000]) | st.integers(1, max_depth)
     deep = st.builds(_nested, depths, st.sampled_from(["[", '{"k":']))
-    plain = st.sampled_from([v for v in RAW_VALUES if v not in UNPARSABLE]).map(
-        lambda v: (v, False)
-    )
-    bad = st.sampled_from(sorted(UNPARSABLE | set(BAD_NUMBERS))).map(lambda v: (v, v in UNPARSABLE))
+    plain = st.sampled_from([v for v in RAW_VALUES if v not in UNPARSABLE]).map(_raw)
+    bad = st.sampled_from(sorted(UNPARSABLE | set(BAD_NUMBERS))).map(_raw)
     # over 4,300 digits, Python refuses the integer: the whole message is a parse error
-    huge = st.integers(300, 10_000).map(lambda n: ("9" * n, n > 4300))
+    huge = st.integers(300, 10_000).map(lambda n: ("9" * n, UNPARSABLE_DEPTH if n > 4300 else 0))
     # any code point, lone surrogates and controls included, escaped as JSON text does
     odd_text = st.text(st.characters(categories=["Cs", "Cc", "Zl", "So", "Lu"]), max_size=30)
-    texts = odd_text.map(lambda t: (json.dumps(t), False))
+    texts = odd_text.map(lambda t: (json.dumps(t), 0))
     # mostly values that parse, so most requests reach the method's parameter checks
     return st.one_of(*[plain] * 14, texts, texts, huge, bad, deep)
 
 
 @st.composite
 def messages(draw: st.DrawFn, max_depth: int) -> tuple[bytes, bool]:
-    """One body, and whether it is a well-formed request whose answer carries our id."""
+    """One body, and whether it is a well-formed request whose answer carries our id.
+
+    A message deeper than ``MAX_DEPTH`` (counting its own object and ``params``) is a parse
+    error, answered with id null, so it is not tracked.
+    """
     method, names = draw(st.sampled_from(_fields()))
     roll = draw(st.integers(0, 9))
     if roll == 0:  # garbage the decoder must answer: bad JSON, BOMs, NUL, odd bytes
@@ -98,21 +106,22 @@ def messages(draw: st.DrawFn, max_depth: int) -> tuple[bytes, bool]:
     if roll == 1:  # every JSON type as id (the answer's id is not ours to track)
         raw_id = draw(st.sampled_from(RAW_VALUES + BAD_NUMBERS))
         return f'{{"jsonrpc":"2.0","id":{raw_id},"method":"{method}"}}'.encode(), False
-    unparsable = False
+    depth = 1  # the message object
     members = []
     for name in names:
         if draw(st.integers(0, 9)) < 7:
-            text, bad = draw(values(max_depth))
+            text, nesting = draw(values(max_depth))
             members.append(f"{json.dumps(name)}:{text}")
-            unparsable |= bad
+            depth = max(depth, 2 + nesting)
     if draw(st.integers(0, 9)) == 0:  # params that are not even an object
-        params, unparsable = draw(values(max_depth))
+        params, nesting = draw(values(max_depth))
+        depth = 1 + nesting
     else:
         params = "{" + ",".join(members) + "}"
     body = f'{{"jsonrpc":"2.0","id":@ID@,"method":"{method}","params":{params}}}'
     if draw(st.integers(0, 49)) == 0:
         body = "\ufeff" + body  # a BOM before the message
-    return body.encode("utf-8", "surrogatepass"), not unparsable
+    return body.encode("utf-8", "surrogatepass"), depth <= MAX_DEPTH
 
 
 class LiveDaemon:
@@ -148,12 +157,12 @@ class LiveDaemon:
     def exchange(self, batch: list[tuple[bytes, bool]]) -> tuple[int, int]:
         """Write a batch in one write; wait (bounded) for the answer to every tracked request."""
         assert self.process.stdin is not None
-        tracked: set[int] = set()
+        tracked: dict[int, bytes] = {}
         chunks = []
         for body, track in batch:
             request_id = next(self.ids)
             if track:
-                tracked.add(request_id)
+                tracked[request_id] = body
             chunks.append(frame(self.framing, body.replace(b"@ID@", str(request_id).encode())))
         self.process.stdin.write(b"".join(chunks))
         self.process.stdin.flush()
@@ -161,7 +170,7 @@ class LiveDaemon:
         waiting = set(tracked)
         while waiting:
             remaining = deadline - time.monotonic()
-            assert remaining > 0, f"{len(waiting)} requests unanswered"
+            assert remaining > 0, [tracked[i][:300] for i in waiting]  # the unanswered
             try:
                 response = self.responses.get(timeout=remaining)
             except queue.Empty:
