@@ -123,7 +123,6 @@ class AcpAgent:
         """Register the session methods, the inline cancel and the core listeners (the
         handshake is ``agentd.acp.handshake``'s)."""
         connection = self.connection
-        connection.cancel_request_method = "$/cancel_request"
         for name, handler in (
             ("session/new", self.new_session),
             ("session/load", self.load_session),

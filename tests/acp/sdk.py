@@ -324,4 +324,4 @@ async def spawn_sdk_agent(
         ) as (conn, process):
             yield SdkAgent(conn, process, client, watch)
     assert process.returncode == 0, stderr_path.read_text(errors="replace")
-    assert watch.problems == []
+    assert watch.problems == [], "\n".join(watch.problems)

@@ -1,0 +1,223 @@
+"""``agentd acp`` driven by the official ACP Python SDK's client side, every message checked
+against the SDK's schema (``tests/acp/sdk.py``).
+
+Together these cover the conformance kit's mandatory v1 checks that apply to an agent:
+transport (NDJSON over stdio, exit at stdin EOF), JSON-RPC (ids, unknown methods, errors),
+initialize (version negotiation, capabilities), schema-valid updates, sessions (new, load in a
+fresh process, unknown ids), prompt (stop reasons, streaming before the response), cancel,
+client capabilities (``fs/*`` only when advertised) and extension methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import pytest_asyncio
+from acp import RequestError, schema
+
+from tests.acp.sdk import WAIT_S, RecordingClient, SdkAgent, spawn_sdk_agent
+
+
+
+class Start(Protocol):
+    async def __call__(self, client: RecordingClient | None = None) -> SdkAgent: ...
+
+
+@pytest_asyncio.fixture
+async def start(tmp_path: Path, workspace: Path) -> AsyncIterator[Start]:
+    """Start SDK-driven agents sharing one home; each is closed (and checked) at the end."""
+    count = 0
+    async with AsyncExitStack() as stack:
+
+        async def _start(client: RecordingClient | None = None) -> SdkAgent:
+            nonlocal count
+            count += 1
+            log = tmp_path / f"sdk-stderr-{count}.log"
+            return await stack.enter_async_context(
+                spawn_sdk_agent(tmp_path / "home", workspace, log, client)
+            )
+
+        yield _start
+
+
+async def _session(agent: SdkAgent, workspace: Path, **capabilities: bool) -> str:
+    await agent.initialize(**capabilities)
+    return (await agent.new_session(workspace)).session_id
+
+
+async def test_initialize_negotiates_version_1(start: Start) -> None:
+    agent = await start()
+    for asked in (1, 2, 99):
+        result = await agent.conn.initialize(protocol_version=asked)
+        assert result.protocol_version == 1
+    assert result.agent_capabilities is not None
+    assert result.agent_capabilities.load_session is True
+    prompts = result.agent_capabilities.prompt_capabilities
+    assert prompts is not None and prompts.image and prompts.embedded_context
+    assert result.agent_info is not None and result.agent_info.name == "agentd"
+
+
+async def test_prompt_streams_before_its_response(
+    start: Start, workspace: Path
+) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    response = await agent.prompt(session_id, "hi script:hello_world")
+    assert response.stop_reason == "end_turn"
+    assert agent.client.text(session_id) == "Hello, world!"
+    # every update of the prompt came before the response (the SDK's wait covers handlers
+    # in flight; the raw order is checked on the wire)
+    received = agent.watch.received
+    answer = max(i for i, m in enumerate(received) if "result" in m and "stopReason" in m["result"])
+    assert all(
+        i < answer for i, m in enumerate(received) if m.get("method") == "session/update"
+    )
+
+
+async def test_tool_call_updates_without_fs(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)  # no fs capability advertised
+    response = await agent.prompt(session_id, "script:tool_call")
+    assert response.stop_reason == "end_turn"
+    (call,) = agent.client.of(session_id, schema.ToolCallStart)
+    assert call.kind == "read" and call.status == "pending"
+    assert call.locations == [schema.ToolCallLocation(path=str(workspace / "README.md"))]
+    (done,) = agent.client.of(session_id, schema.ToolCallProgress)
+    assert done.tool_call_id == call.tool_call_id and done.status == "completed"
+    assert agent.client.reads == [] and agent.client.writes == []
+    assert not any(str(m.get("method", "")).startswith("fs/") for m in agent.watch.received)
+
+
+async def test_reasoning_becomes_thought_chunks(
+    start: Start, workspace: Path
+) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    assert (await agent.prompt(session_id, "script:reasoning")).stop_reason == "end_turn"
+    assert "Planning reply" in agent.client.text(session_id, schema.AgentThoughtChunk)
+
+
+async def test_cancel_mid_stream(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    prompt = asyncio.ensure_future(agent.prompt(session_id, "script:stream_then_hang"))
+    await asyncio.wait_for(agent.client.updated.wait(), WAIT_S)
+    await agent.conn.cancel(session_id=session_id)
+    response = await asyncio.wait_for(prompt, WAIT_S)
+    assert response.stop_reason == "cancelled"
+    seen = len(agent.client.updates)
+    await agent.conn.initialize(protocol_version=1)  # a round trip: nothing more came
+    assert len(agent.client.updates) == seen
+    assert (await agent.prompt(session_id, "script:hello_world")).stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize(
+    ("option", "runs"), [("allow_once", True), ("allow_always", True), ("reject_once", False)]
+)
+async def test_permission(
+    start: Start, workspace: Path, option: str, runs: bool
+) -> None:
+    client = RecordingClient(permission=option)
+    agent = await start(client)
+    session_id = await _session(agent, workspace)
+    response = await agent.prompt(session_id, "script:touch_marker")
+    assert response.stop_reason == "end_turn"
+    assert (workspace / "marker.txt").exists() is runs
+    (asked,) = client.permission_requests
+    assert asked.session_id == session_id
+    assert asked.tool_call.kind == "execute"
+    assert {o.kind for o in asked.options} == {"allow_once", "allow_always", "reject_once"}
+    statuses = [u.status for u in client.of(session_id, schema.ToolCallProgress)]
+    assert statuses == (["in_progress", "completed"] if runs else ["failed"])
+
+
+async def test_cancel_while_permission_is_pending(
+    start: Start, workspace: Path
+) -> None:
+    client = RecordingClient(permission=None)  # answers `cancelled`, as ACP asks after a cancel
+    client.hold_permission = asyncio.get_running_loop().create_future()
+    agent = await start(client)
+    session_id = await _session(agent, workspace)
+    prompt = asyncio.ensure_future(agent.prompt(session_id, "script:touch_marker"))
+    await asyncio.wait_for(client.asked.wait(), WAIT_S)
+    await agent.conn.cancel(session_id=session_id)
+    client.hold_permission.set_result(None)
+    assert (await asyncio.wait_for(prompt, WAIT_S)).stop_reason == "cancelled"
+    assert not (workspace / "marker.txt").exists()
+
+
+async def test_load_in_a_fresh_process(start: Start, workspace: Path, tmp_path: Path) -> None:
+    async with spawn_sdk_agent(tmp_path / "home", workspace, tmp_path / "first.log") as first:
+        session_id = await _session(first, workspace)
+        await first.prompt(session_id, "hi script:hello_world")
+        await first.prompt(session_id, "script:tool_call")
+    # the first process has exited (stdin closed): its record is free to load
+
+    client = RecordingClient()
+    second = await start(client)
+    await second.initialize()
+    loaded = await second.conn.load_session(cwd=str(workspace), session_id=session_id)
+    assert loaded.modes is not None and loaded.modes.current_mode_id == "ask"
+    kinds = client.kinds(session_id)
+    assert kinds[0] == "user_message_chunk"
+    assert {"agent_message_chunk", "tool_call", "tool_call_update"} <= set(kinds)
+    assert "hi script:hello_world" in client.text(session_id, schema.UserMessageChunk)
+    assert (await second.prompt(session_id, "script:echo")).stop_reason == "end_turn"
+
+
+async def test_session_errors(start: Start, workspace: Path) -> None:
+    agent = await start()
+    await agent.initialize()
+    with pytest.raises(RequestError) as unknown:
+        await agent.prompt("no-such-session", "hi")
+    assert unknown.value.code == -32002
+    with pytest.raises(RequestError) as missing:
+        await agent.conn.load_session(cwd=str(workspace), session_id="no-such-record")
+    assert missing.value.code == -32002
+    with pytest.raises(RequestError) as relative:
+        await agent.conn.new_session(cwd="relative/dir", mcp_servers=[])
+    assert relative.value.code == -32602
+
+
+async def test_fs_read_when_advertised(start: Start, workspace: Path) -> None:
+    readme = str(workspace / "README.md")
+    client = RecordingClient(files={readme: "unsaved buffer text\n"})
+    agent = await start(client)
+    session_id = await _session(agent, workspace, read=True)
+    assert (await agent.prompt(session_id, "script:tool_call")).stop_reason == "end_turn"
+    assert client.reads == [readme]
+    (done,) = client.of(session_id, schema.ToolCallProgress)
+    assert done.content is not None
+    assert "L1: unsaved buffer text" in done.content[0].content.text
+
+
+async def test_extension_and_unknown_methods(start: Start) -> None:
+    agent = await start()
+    await agent.initialize()
+    with pytest.raises(RequestError) as ext:
+        await agent.conn.ext_method("agentd/nothing", {})
+    assert ext.value.code == -32601
+    await agent.conn.ext_notification("agentd/note", {"x": 1})  # never answered
+    with pytest.raises(RequestError) as unknown:
+        await agent.conn._conn.send_request("session/nope", {})
+    assert unknown.value.code == -32601
+    await agent.conn.initialize(protocol_version=1)
+    answered = [m for m in agent.watch.received if "method" not in m]
+    assert len(answered) == 4  # the two initializes and the two errors: no answer to the note
+
+
+async def test_set_mode(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="auto")
+    assert (await agent.prompt(session_id, "script:touch_marker")).stop_reason == "end_turn"
+    assert agent.client.permission_requests == []
+    assert (workspace / "marker.txt").exists()
+    with pytest.raises(RequestError) as bad:
+        await agent.conn.set_session_mode(session_id=session_id, mode_id="nope")
+    assert bad.value.code == -32602
