@@ -170,6 +170,10 @@ class Session:
         return lambda path: reader(session_id, path)
 
     @property
+    def max_turn_requests(self) -> int:
+        return self.runtime.tool_config.max_turn_requests
+
+    @property
     def history(self) -> Sequence[ChatMessage]:
         """The committed model context."""
         return self.conversation.messages

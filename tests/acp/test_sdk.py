@@ -221,3 +221,20 @@ async def test_set_mode(start: Start, workspace: Path) -> None:
     with pytest.raises(RequestError) as bad:
         await agent.conn.set_session_mode(session_id=session_id, mode_id="nope")
     assert bad.value.code == -32602
+
+
+async def test_max_turn_requests(start: Start, workspace: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text("[limits]\nmax_turn_requests = 2\n", encoding="utf-8")
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="auto")
+    # multi_round asks for three model requests (two tool rounds, then the answer)
+    response = await agent.prompt(session_id, "script:multi_round")
+    assert response.stop_reason == "max_turn_requests"
+    done = agent.client.of(session_id, schema.ToolCallProgress)
+    assert [u.status for u in done] == ["completed", "completed"]
+    assert "All" not in agent.client.text(session_id)  # the third request was never made
+    # the session goes on: the limit is per turn
+    assert (await agent.prompt(session_id, "script:hello_world")).stop_reason == "end_turn"

@@ -108,3 +108,14 @@ def test_the_schema_check_catches_what_it_checks() -> None:
     assert problems(update(sessionUpdate="agent_message_chunk", content={"type": "txt"}))
     assert problems(update(sessionUpdate="whatever"))
     assert problems({"jsonrpc": "2.0", "id": 1, "result": {"stopReason": "done"}})
+
+
+def test_turn_request_limit_is_read_from_config_toml() -> None:
+    from agentd.tools.config import DEFAULT_MAX_TURN_REQUESTS, tool_config
+
+    assert tool_config({}).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
+    assert tool_config({"limits": {"max_turn_requests": 3}}).max_turn_requests == 3
+    for bad in (0, -1, True, "3", 10**9):
+        limits = {"limits": {"max_turn_requests": bad}}
+        assert tool_config(limits).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
+    assert tool_config({"limits": "x"}).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
