@@ -27,6 +27,8 @@ from agentd.tools.config import ToolConfig
 Approver = Callable[[str, str, Mapping[str, Any]], Awaitable[tuple[ApprovalDecision, str | None]]]
 #: Reads a file as the client sees it: (session_id, path) → its text, or ``None`` for the disk.
 FileReader = Callable[[str, Path], Awaitable[str | None]]
+#: Writes a file through the client: (session_id, path, text) → whether it did (else: the disk).
+FileWriter = Callable[[str, Path, str], Awaitable[bool]]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are agentd, a careful coding agent. Use the tools to inspect the workspace before "
@@ -57,6 +59,8 @@ class Runtime:
     approver: Approver | None = None
     #: Set by a front door whose client can show files (ACP's ``fs/read_text_file``).
     file_reader: FileReader | None = None
+    #: Set by a front door whose client can write files (ACP's ``fs/write_text_file``).
+    file_writer: FileWriter | None = None
     #: Where turns are recorded; ``None`` keeps sessions in memory only (unit tests).
     history: HistoryWriter | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT

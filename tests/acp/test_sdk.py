@@ -14,14 +14,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 import pytest_asyncio
 from acp import RequestError, schema
 
 from tests.acp.sdk import WAIT_S, RecordingClient, SdkAgent, spawn_sdk_agent
-
 
 
 class Start(Protocol):
@@ -62,9 +61,7 @@ async def test_initialize_negotiates_version_1(start: Start) -> None:
     assert result.agent_info is not None and result.agent_info.name == "agentd"
 
 
-async def test_prompt_streams_before_its_response(
-    start: Start, workspace: Path
-) -> None:
+async def test_prompt_streams_before_its_response(start: Start, workspace: Path) -> None:
     agent = await start()
     session_id = await _session(agent, workspace)
     response = await agent.prompt(session_id, "hi script:hello_world")
@@ -74,9 +71,7 @@ async def test_prompt_streams_before_its_response(
     # in flight; the raw order is checked on the wire)
     received = agent.watch.received
     answer = max(i for i, m in enumerate(received) if "result" in m and "stopReason" in m["result"])
-    assert all(
-        i < answer for i, m in enumerate(received) if m.get("method") == "session/update"
-    )
+    assert all(i < answer for i, m in enumerate(received) if m.get("method") == "session/update")
 
 
 async def test_tool_call_updates_without_fs(start: Start, workspace: Path) -> None:
@@ -93,9 +88,7 @@ async def test_tool_call_updates_without_fs(start: Start, workspace: Path) -> No
     assert not any(str(m.get("method", "")).startswith("fs/") for m in agent.watch.received)
 
 
-async def test_reasoning_becomes_thought_chunks(
-    start: Start, workspace: Path
-) -> None:
+async def test_reasoning_becomes_thought_chunks(start: Start, workspace: Path) -> None:
     agent = await start()
     session_id = await _session(agent, workspace)
     assert (await agent.prompt(session_id, "script:reasoning")).stop_reason == "end_turn"
@@ -119,9 +112,7 @@ async def test_cancel_mid_stream(start: Start, workspace: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "runs"), [("allow_once", True), ("allow_always", True), ("reject_once", False)]
 )
-async def test_permission(
-    start: Start, workspace: Path, option: str, runs: bool
-) -> None:
+async def test_permission(start: Start, workspace: Path, option: str, runs: bool) -> None:
     client = RecordingClient(permission=option)
     agent = await start(client)
     session_id = await _session(agent, workspace)
@@ -136,9 +127,7 @@ async def test_permission(
     assert statuses == (["in_progress", "completed"] if runs else ["failed"])
 
 
-async def test_cancel_while_permission_is_pending(
-    start: Start, workspace: Path
-) -> None:
+async def test_cancel_while_permission_is_pending(start: Start, workspace: Path) -> None:
     client = RecordingClient(permission=None)  # answers `cancelled`, as ACP asks after a cancel
     client.hold_permission = asyncio.get_running_loop().create_future()
     agent = await start(client)
@@ -238,3 +227,69 @@ async def test_max_turn_requests(start: Start, workspace: Path, tmp_path: Path) 
     assert "All" not in agent.client.text(session_id)  # the third request was never made
     # the session goes on: the limit is per turn
     assert (await agent.prompt(session_id, "script:hello_world")).stop_reason == "end_turn"
+
+
+def _option(options: list[Any] | None, option_id: str) -> Any:
+    assert options is not None
+    return next(o.root if hasattr(o, "root") else o for o in options if o.id == option_id)
+
+
+async def test_model_is_a_config_option(start: Start, workspace: Path) -> None:
+    agent = await start()
+    await agent.initialize()
+    new = await agent.new_session(workspace)
+    session_id = new.session_id
+    model = _option(new.config_options, "model")
+    assert model.category == "model" and model.type == "select"
+    assert model.current_value == "scripted/echo"
+    values = {o.value for o in model.options}
+    assert {"scripted/echo", "scripted/hello_world"} <= values
+    mode = _option(new.config_options, "mode")
+    assert mode.category == "mode" and mode.current_value == "ask"
+
+    answer = await agent.conn.set_config_option(
+        config_id="model", session_id=session_id, value="scripted/hello_world"
+    )
+    assert _option(answer.config_options, "model").current_value == "scripted/hello_world"
+    # the scripted provider's model names the script: a plain prompt now plays hello_world
+    assert (await agent.prompt(session_id, "hi")).stop_reason == "end_turn"
+    assert agent.client.text(session_id) == "Hello, world!"
+
+    answer = await agent.conn.set_config_option(
+        config_id="mode", session_id=session_id, value="read_only"
+    )
+    assert _option(answer.config_options, "mode").current_value == "read_only"
+    modes = agent.client.of(session_id, schema.CurrentModeUpdate)
+    assert [m.current_mode_id for m in modes] == ["read_only"]
+
+    for config_id, value in (("model", "scripted/no-such-script"), ("nope", "x")):
+        with pytest.raises(RequestError) as bad:
+            await agent.conn.set_config_option(
+                config_id=config_id, session_id=session_id, value=value
+            )
+        assert bad.value.code == -32602
+
+
+async def test_set_mode_keeps_the_config_options_in_sync(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="read_only")
+    # a round trip: the updates sent with the answer have been handled
+    await agent.conn.initialize(protocol_version=1)
+    (update,) = agent.client.of(session_id, schema.ConfigOptionUpdate)
+    assert _option(update.config_options, "mode").current_value == "read_only"
+
+
+async def test_loaded_session_keeps_its_model(
+    start: Start, workspace: Path, tmp_path: Path
+) -> None:
+    async with spawn_sdk_agent(tmp_path / "home", workspace, tmp_path / "first.log") as first:
+        session_id = await _session(first, workspace)
+        await first.conn.set_config_option(
+            config_id="model", session_id=session_id, value="scripted/hello_world"
+        )
+        await first.prompt(session_id, "hi")
+    second = await start()
+    await second.initialize()
+    loaded = await second.conn.load_session(cwd=str(workspace), session_id=session_id)
+    assert _option(loaded.config_options, "model").current_value == "scripted/hello_world"

@@ -13,7 +13,7 @@ from agentd.acp.content import prompt_content
 from agentd.acp.projection import replay, tool_kind, tool_title
 from agentd.protocol.errors import RpcError
 from agentd.store.records import Message, ToolCall
-from tests.acp.schema import problems
+from tests.acp.sdk import SchemaWatch
 
 
 def test_text_resource_and_link_blocks_become_the_prompt_text() -> None:
@@ -101,13 +101,25 @@ def test_the_schema_check_catches_what_it_checks() -> None:
             "params": {"sessionId": "s", "update": fields},
         }
 
+    def problems(message: dict[str, object]) -> list[str]:
+        watch = SchemaWatch(check_client=False)
+        watch.sent({"jsonrpc": "2.0", "id": 1, "method": "session/prompt"})
+        watch.read(message)
+        return watch.problems
+
     good = update(sessionUpdate="tool_call", toolCallId="c", title="t", kind="read")
     assert problems(good) == []
     assert problems(update(sessionUpdate="tool_call", toolCallId="c", title="t", kind="nope"))
     assert problems(update(sessionUpdate="tool_call", toolCallId="c"))  # no title
     assert problems(update(sessionUpdate="agent_message_chunk", content={"type": "txt"}))
     assert problems(update(sessionUpdate="whatever"))
+    # a misspelt optional field, and an invalid list item the lenient schema would drop
+    assert problems(update(sessionUpdate="tool_call", toolCallId="c", title="t", rawinput={}))
+    assert problems(
+        update(sessionUpdate="tool_call", toolCallId="c", title="t", locations=[{"line": 1}])
+    )
     assert problems({"jsonrpc": "2.0", "id": 1, "result": {"stopReason": "done"}})
+    assert problems({"jsonrpc": "2.0", "id": 1, "result": {"stopReason": "end_turn"}}) == []
 
 
 def test_turn_request_limit_is_read_from_config_toml() -> None:
