@@ -170,6 +170,15 @@ class Session:
         return lambda path: reader(session_id, path)
 
     @property
+    def text_writer(self) -> Callable[[Path, str], Awaitable[bool]] | None:
+        """How this session's tools write files through the client (``None``: the disk)."""
+        writer = self.runtime.file_writer
+        if writer is None:
+            return None
+        session_id = self.id
+        return lambda path, text: writer(session_id, path, text)
+
+    @property
     def max_turn_requests(self) -> int:
         return self.runtime.tool_config.max_turn_requests
 

@@ -143,6 +143,9 @@ class TurnHost(Protocol):
     def text_reader(self) -> Callable[[Path], Awaitable[str | None]] | None: ...
 
     @property
+    def text_writer(self) -> Callable[[Path, str], Awaitable[bool]] | None: ...
+
+    @property
     def max_turn_requests(self) -> int:
         """Model requests one turn may make (``[limits] max_turn_requests``)."""
         ...
@@ -637,7 +640,10 @@ class Turn:
         if refusal is not None:
             return refusal
         context = ToolContext(
-            workspace_root=host.cwd, call_id=call.call_id, read_text=host.text_reader
+            workspace_root=host.cwd,
+            call_id=call.call_id,
+            read_text=host.text_reader,
+            write_text=host.text_writer,
         )
         return await host.tools.run(call.name, call.arguments, context)
 

@@ -26,6 +26,9 @@ class ToolContext:
     #: Reads a file as the client sees it (an editor's unsaved buffer, over ACP's
     #: ``fs/read_text_file``); ``None`` from it, or no reader, means: read the disk.
     read_text: Callable[[Path], Awaitable[str | None]] | None = None
+    #: Writes a file through the client (the editor's buffer updates, and it saves);
+    #: ``False`` from it, or no writer, means: write the disk.
+    write_text: Callable[[Path, str], Awaitable[bool]] | None = None
 
 
 @attrs.frozen

@@ -293,3 +293,32 @@ async def test_loaded_session_keeps_its_model(
     await second.initialize()
     loaded = await second.conn.load_session(cwd=str(workspace), session_id=session_id)
     assert _option(loaded.config_options, "model").current_value == "scripted/hello_world"
+
+
+async def test_apply_patch_reads_and_writes_through_the_editor(
+    start: Start, workspace: Path
+) -> None:
+    readme = workspace / "README.md"
+    readme.write_text("alpha\nbeta\n", encoding="utf-8")
+    # the editor shows an unsaved change above the patched lines
+    client = RecordingClient(files={str(readme): "unsaved\nalpha\nbeta\n"})
+    agent = await start(client)
+    session_id = await _session(agent, workspace, read=True, write=True)
+    assert (await agent.prompt(session_id, "script:patch_call")).stop_reason == "end_turn"
+    assert client.reads == [str(readme)]
+    assert client.writes == [(str(readme), "unsaved\nalpha\ngamma\n")]
+    assert readme.read_text(encoding="utf-8") == "unsaved\nalpha\ngamma\n"  # the editor saved
+    (done,) = client.of(session_id, schema.ToolCallProgress)[-1:]
+    assert done.status == "completed"
+
+
+async def test_apply_patch_writes_the_disk_without_fs_write(start: Start, workspace: Path) -> None:
+    readme = workspace / "README.md"
+    readme.write_text("alpha\nbeta\n", encoding="utf-8")
+    client = RecordingClient(files={str(readme): "alpha\nbeta\n"})
+    agent = await start(client)
+    session_id = await _session(agent, workspace, read=True)  # reads offered, writes not
+    assert (await agent.prompt(session_id, "script:patch_call")).stop_reason == "end_turn"
+    assert client.reads == [str(readme)] and client.writes == []
+    assert readme.read_text(encoding="utf-8") == "alpha\ngamma\n"
+    assert not any(m.get("method") == "fs/write_text_file" for m in agent.watch.received)
