@@ -41,6 +41,7 @@ from agentd.acp.shapes import (
     StopReason,
 )
 from agentd.acp.state import AcpSession, ActivePrompt, absolute_cwd, params_of, string
+from agentd.acp.terminal import ClientTerminals
 from agentd.api.errors import core_error
 from agentd.core.errors import CoreError, SessionBusy
 from agentd.core.events import CoreEvent, TurnFailed
@@ -79,6 +80,7 @@ class AcpAgent:
         self._by_core: dict[str, AcpSession] = {}
         self.permissions = Permissions(connection, approval_timeout_s, self._by_core, self._send)
         self.files = ClientFiles(connection, self._by_core, client_capabilities)
+        self.terminals = ClientTerminals(connection, self._by_core, client_capabilities, self._send)
         self._catalogue: list[tuple[str, ModelInfo]] | None = None
 
     def install(self) -> None:
@@ -99,6 +101,7 @@ class AcpAgent:
         runtime.approver = self.permissions.approve
         runtime.file_reader = self.files.read_text_file
         runtime.file_writer = self.files.write_text_file
+        runtime.command_runner = self.terminals.run
 
     # -- sessions ----------------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ from agentd.providers.base import (
 from agentd.store import StoreError
 from agentd.store.records import TurnStatus
 from agentd.text import all_finite, finite_copy
-from agentd.tools.base import ToolContext, ToolResult
+from agentd.tools.base import Command, CommandOutcome, ToolContext, ToolResult
 
 log = logging.getLogger("agentd.core")
 
@@ -144,6 +144,9 @@ class TurnHost(Protocol):
 
     @property
     def text_writer(self) -> Callable[[Path, str], Awaitable[bool]] | None: ...
+
+    @property
+    def command_runner(self) -> Callable[[Command], Awaitable[CommandOutcome | None]] | None: ...
 
     @property
     def max_turn_requests(self) -> int:
@@ -644,6 +647,7 @@ class Turn:
             call_id=call.call_id,
             read_text=host.text_reader,
             write_text=host.text_writer,
+            run_command=host.command_runner,
         )
         return await host.tools.run(call.name, call.arguments, context)
 

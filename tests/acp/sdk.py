@@ -163,6 +163,71 @@ def _text(content: Any) -> str:
     return content.text if isinstance(content, schema.TextContentBlock) else ""
 
 
+class LocalTerminal:
+    """A terminal as an editor runs it: the command in its own process group, stdout and
+    stderr merged, kept until released."""
+
+    def __init__(self, number: int) -> None:
+        self.id = f"term-{number}"
+        self.process: asyncio.subprocess.Process | None = None
+        self._chunks: list[bytes] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(
+        self, command: str, args: list[str], env: Mapping[str, str], cwd: str | None
+    ) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            command,
+            *args,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while chunk := await self.process.stdout.read(65536):
+            self._chunks.append(chunk)
+
+    def output(self) -> str:
+        return b"".join(self._chunks).decode("utf-8", errors="replace")
+
+    async def wait(self) -> None:
+        assert self.process is not None and self._reader is not None
+        await self.process.wait()
+        await asyncio.wait_for(self._reader, WAIT_S)
+
+    def exit_status(self) -> schema.TerminalExitStatus | None:
+        code = self.process.returncode if self.process is not None else None
+        if code is None:
+            return None
+        if code < 0:
+            import signal
+
+            return schema.TerminalExitStatus(signal=signal.Signals(-code).name)
+        return schema.TerminalExitStatus(exit_code=code)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def kill(self) -> None:
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            import signal
+
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        await asyncio.wait_for(self.process.wait(), WAIT_S)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, WAIT_S)
+
+
 class RecordingClient:
     """An editor, as the SDK's ``Client`` interface: records what it is told, answers what it
     is asked (as configured), and can hold a permission request open until released."""
@@ -188,6 +253,11 @@ class RecordingClient:
         self.asked = asyncio.Event()
         #: Called with every session update (a test's hook, e.g. to cancel mid-stream).
         self.on_update: Callable[[Any], None] | None = None
+        #: Open terminals, and every terminal request as (method, terminal id).
+        self.terminals: dict[str, LocalTerminal] = {}
+        self.terminal_calls: list[tuple[str, str]] = []
+        #: Every terminal ever created (released ones included), to check nothing survives.
+        self.all_terminals: list[LocalTerminal] = []
 
     def on_connect(self, conn: Any) -> None:
         self.conn = conn
@@ -242,6 +312,58 @@ class RecordingClient:
         Path(path).write_text(content, encoding="utf-8")
         return schema.WriteTextFileResponse()
 
+    # -- terminals: the editor runs the command (here: a local process group) ----------------
+
+    async def create_terminal(
+        self,
+        session_id: str,
+        command: str,
+        args: list[str] | None = None,
+        env: list[schema.EnvVariable] | None = None,
+        cwd: str | None = None,
+        output_byte_limit: int | None = None,
+        **kwargs: Any,
+    ) -> schema.CreateTerminalResponse:
+        terminal = LocalTerminal(len(self.all_terminals) + 1)
+        await terminal.start(command, args or [], {e.name: e.value for e in env or []}, cwd)
+        self.terminals[terminal.id] = terminal
+        self.all_terminals.append(terminal)
+        self.terminal_calls.append(("create", terminal.id))
+        return schema.CreateTerminalResponse(terminal_id=terminal.id)
+
+    async def terminal_output(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> schema.TerminalOutputResponse:
+        self.terminal_calls.append(("output", terminal_id))
+        terminal = self.terminals[terminal_id]
+        return schema.TerminalOutputResponse(
+            output=terminal.output(), truncated=False, exit_status=terminal.exit_status()
+        )
+
+    async def wait_for_terminal_exit(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> schema.WaitForTerminalExitResponse:
+        self.terminal_calls.append(("wait_for_exit", terminal_id))
+        terminal = self.terminals[terminal_id]
+        await terminal.wait()
+        status = terminal.exit_status()
+        assert status is not None
+        return schema.WaitForTerminalExitResponse(exit_code=status.exit_code, signal=status.signal)
+
+    async def kill_terminal(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> schema.KillTerminalResponse:
+        self.terminal_calls.append(("kill", terminal_id))
+        await self.terminals[terminal_id].kill()
+        return schema.KillTerminalResponse()
+
+    async def release_terminal(
+        self, session_id: str, terminal_id: str, **kwargs: Any
+    ) -> schema.ReleaseTerminalResponse:
+        self.terminal_calls.append(("release", terminal_id))
+        await self.terminals.pop(terminal_id).kill()
+        return schema.ReleaseTerminalResponse()
+
     async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         return {}
 
@@ -284,7 +406,8 @@ class SdkAgent:
             read_text_file=capabilities.pop("read", False),
             write_text_file=capabilities.pop("write", False),
         )
-        caps = schema.ClientCapabilities(fs=fs, terminal=capabilities.pop("terminal", False))
+        terminal = capabilities.pop("terminal", False)
+        caps = schema.ClientCapabilities(fs=fs, terminal=terminal)
         assert not capabilities, capabilities
         return await asyncio.wait_for(
             self.conn.initialize(
@@ -335,6 +458,10 @@ async def spawn_sdk_agent(
             transport_kwargs={"stderr": stderr.fileno(), "shutdown_timeout": WAIT_S},
             observers=[watch],
         ) as (conn, process):
-            yield SdkAgent(conn, process, client, watch)
+            try:
+                yield SdkAgent(conn, process, client, watch)
+            finally:
+                for terminal in list(client.terminals.values()):
+                    await terminal.kill()
     assert process.returncode == 0, stderr_path.read_text(errors="replace")
     assert watch.problems == [], "\n".join(watch.problems)

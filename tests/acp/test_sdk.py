@@ -322,3 +322,71 @@ async def test_apply_patch_writes_the_disk_without_fs_write(start: Start, worksp
     assert client.reads == [str(readme)] and client.writes == []
     assert readme.read_text(encoding="utf-8") == "alpha\ngamma\n"
     assert not any(m.get("method") == "fs/write_text_file" for m in agent.watch.received)
+
+
+async def test_bash_runs_in_the_editor_terminal(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace, terminal=True)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="auto")
+    assert (await agent.prompt(session_id, "script:multi_round")).stop_reason == "end_turn"
+    client = agent.client
+    assert [m for m, _ in client.terminal_calls] == [
+        "create", "wait_for_exit", "output", "release",
+        "create", "wait_for_exit", "output", "release",
+    ]  # fmt: skip
+    assert client.terminals == {}  # every terminal was released
+    updates = client.of(session_id, schema.ToolCallProgress)
+    shown = [u for u in updates if u.status == "in_progress"]
+    assert [u.content[0].terminal_id for u in shown] == ["term-1", "term-2"]
+    done = [u for u in updates if u.status == "completed"]
+    assert [u.content[0].terminal_id for u in done] == ["term-1", "term-2"]
+    assert [u.raw_output["stdout"] for u in done] == ["1\n", "2\n"]
+    assert done[-1].raw_output["exit_code"] == 0
+
+
+async def test_cancel_kills_and_releases_the_terminal(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace, terminal=True)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="auto")
+    client = agent.client
+    prompt = asyncio.ensure_future(agent.prompt(session_id, "script:tool_hang"))  # sleep 30
+    for _ in range(200):  # bounded: until the command runs in the client's terminal
+        if ("wait_for_exit", "term-1") in client.terminal_calls:
+            break
+        await asyncio.wait_for(client.updated.wait(), WAIT_S)
+        client.updated.clear()
+    assert ("wait_for_exit", "term-1") in client.terminal_calls
+    await agent.conn.cancel(session_id=session_id)
+    assert (await asyncio.wait_for(prompt, WAIT_S)).stop_reason == "cancelled"
+    await agent.conn.initialize(protocol_version=1)  # a round trip after the clean-up
+    assert ("kill", "term-1") in client.terminal_calls
+    assert ("release", "term-1") in client.terminal_calls
+    assert not any(t.running for t in client.all_terminals)
+
+
+async def test_no_terminal_unless_advertised(start: Start, workspace: Path) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="auto")
+    assert (await agent.prompt(session_id, "script:multi_round")).stop_reason == "end_turn"
+    assert agent.client.terminal_calls == []
+    done = [u for u in agent.client.of(session_id, schema.ToolCallProgress)]
+    assert [u.raw_output["stdout"] for u in done] == ["1\n", "2\n"]
+    assert not any(str(m.get("method", "")).startswith("terminal/") for m in agent.watch.received)
+
+
+async def test_a_command_past_its_timeout_is_killed_in_the_terminal(
+    start: Start, workspace: Path
+) -> None:
+    agent = await start()
+    session_id = await _session(agent, workspace, terminal=True)
+    await agent.conn.set_session_mode(session_id=session_id, mode_id="auto")
+    assert (await agent.prompt(session_id, "script:sleep_timeout")).stop_reason == "end_turn"
+    client = agent.client
+    assert [m for m, _ in client.terminal_calls] == [
+        "create", "wait_for_exit", "kill", "output", "release"
+    ]  # fmt: skip
+    (done,) = [u for u in client.of(session_id, schema.ToolCallProgress) if u.status == "failed"]
+    assert done.raw_output["timed_out"] is True
+    assert done.raw_output["signal"] == "SIGKILL"
+    assert not any(t.running for t in client.all_terminals)
