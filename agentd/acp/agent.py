@@ -11,7 +11,8 @@ prompt of it runs, that load is refused (``data.reason: session_busy``): a repla
 interleave with the prompt's own updates.
 
 Permission questions are ``agentd.acp.permission``'s, the editor's files
-``agentd.acp.files``'s and config options ``agentd.acp.options``'s.
+``agentd.acp.files``'s, its terminals ``agentd.acp.terminal``'s, and the mode and model
+(modes and config options) ``agentd.acp.options``'s.
 
 ``session/cancel`` is handled inline by the reader (``Connection.inline_notifications``): it
 interrupts the turn before any message read after it (a permission answer in the same read)
@@ -29,14 +30,12 @@ from agentd.acp import projection
 from agentd.acp.content import prompt_content
 from agentd.acp.files import ClientFiles
 from agentd.acp.mcp import mcp_servers
-from agentd.acp.options import MODE, MODEL, config_options, model_catalogue, split_value
+from agentd.acp.options import MODE, MODEL, SessionSettings, modes
 from agentd.acp.permission import Permissions
 from agentd.acp.shapes import (
     AUTH_REQUIRED,
     DEFAULT_MODE,
-    MODES,
     RESOURCE_NOT_FOUND,
-    SessionModeState,
     SessionUpdate,
     StopReason,
 )
@@ -49,7 +48,6 @@ from agentd.core.manager import SessionManager
 from agentd.core.session import Session
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
-from agentd.providers.models import ModelInfo, describe, normalise_thinking
 from agentd.rpc.connection import Connection
 from agentd.store import HistoryNotFoundError, StoreError
 
@@ -81,7 +79,7 @@ class AcpAgent:
         self.permissions = Permissions(connection, approval_timeout_s, self._by_core, self._send)
         self.files = ClientFiles(connection, self._by_core, client_capabilities)
         self.terminals = ClientTerminals(connection, self._by_core, client_capabilities, self._send)
-        self._catalogue: list[tuple[str, ModelInfo]] | None = None
+        self.settings = SessionSettings(manager.runtime, self._send)
 
     def install(self) -> None:
         """Register the session methods, the inline cancel and the core listeners (the
@@ -121,8 +119,8 @@ class AcpAgent:
         state = self._track(record_id or core.id, core)
         return {
             "sessionId": state.acp_id,
-            "modes": self._modes(core),
-            "configOptions": await self._options(core),
+            "modes": modes(core),
+            "configOptions": await self.settings.options(core),
         }
 
     async def load_session(self, raw: Any) -> dict[str, Any]:
@@ -151,10 +149,10 @@ class AcpAgent:
         state = self._track(session_id, core)
         journal = core.record.journal if core.record is not None else None
         if journal is not None:
-            self._restore_model(core, journal.view.meta.provider, journal.view.meta.model)
+            self.settings.restore_model(core, journal.view.meta.provider, journal.view.meta.model)
             for update in projection.replay(journal.view.messages, core.cwd):
                 self._send(state, update)
-        return {"modes": self._modes(core), "configOptions": await self._options(core)}
+        return {"modes": modes(core), "configOptions": await self.settings.options(core)}
 
     async def _reload(self, state: AcpSession) -> dict[str, Any]:
         """``session/load`` of a session open here: replay it, keep the live session (its
@@ -180,23 +178,17 @@ class AcpAgent:
                 raise RpcError(errors.INTERNAL_ERROR, str(exc), "history_unreadable") from None
             for update in projection.replay(view.messages, core.cwd):
                 self._send(state, update)
-        return {"modes": self._modes(core), "configOptions": await self._options(core)}
-
-    def _restore_model(self, core: Session, provider: str, model: str) -> None:
-        """A loaded session keeps the model it was saved with, when that provider is here."""
-        if provider and model and self.manager.runtime.providers.is_configured(provider):
-            thinking = normalise_thinking(core.thinking, describe(model))
-            core.select(provider, model, thinking)
+        return {"modes": modes(core), "configOptions": await self.settings.options(core)}
 
     async def set_mode(self, raw: Any) -> dict[str, Any]:
         params = params_of(raw, "session/set_mode")
         state = self._session(params, "session/set_mode")
-        self._apply_mode(state, string(params, "modeId", "session/set_mode"), "modeId")
+        self.settings.apply_mode(state, string(params, "modeId", "session/set_mode"), "modeId")
         self._send(
             state,
             {
                 "sessionUpdate": "config_option_update",
-                "configOptions": await self._options(state.core),
+                "configOptions": await self.settings.options(state.core),
             },
         )
         return {}
@@ -211,45 +203,12 @@ class AcpAgent:
         if not isinstance(value, str) or not value:
             raise errors.invalid_params(method, "`value` must be a non-empty string", "value")
         if option == MODE:
-            self._apply_mode(state, value, "value")
+            self.settings.apply_mode(state, value, "value")
         elif option == MODEL:
-            await self._apply_model(state, value)
+            await self.settings.apply_model(state.core, value)
         else:
             raise errors.invalid_params(method, f"unknown config option {option!r}", "configId")
-        return {"configOptions": await self._options(state.core)}
-
-    def _apply_mode(self, state: AcpSession, mode: str, field: str) -> None:
-        if mode not in {m["id"] for m in MODES}:
-            raise errors.invalid_params("session/set_mode", f"unknown mode {mode!r}", field)
-        state.core.approval_policy = mode
-        self._send(state, {"sessionUpdate": "current_mode_update", "currentModeId": mode})
-
-    async def _apply_model(self, state: AcpSession, value: str) -> None:
-        provider, model = split_value(value)
-        known = {(p, info.id) for p, info in await self._models()}
-        current = (state.core.provider, state.core.model)
-        if (provider, model) not in known and (provider, model) != current:
-            raise RpcError(
-                errors.INVALID_PARAMS,
-                f"invalid params for session/set_config_option: unknown model {value!r}",
-                "unknown_model",
-                field="value",
-            )
-        info = next((i for p, i in await self._models() if (p, i.id) == (provider, model)), None)
-        thinking = normalise_thinking(state.core.thinking, info or describe(model))
-        # from the next model request on, as ``model.select {session_id}`` does
-        state.core.select(provider, model, thinking)
-
-    async def _models(self) -> list[tuple[str, ModelInfo]]:
-        """The offline model list, built once per process (``agentd.acp.options``)."""
-        if self._catalogue is None:
-            runtime = self.manager.runtime
-            cache = runtime.history.home / "cache" if runtime.history is not None else None
-            self._catalogue = await model_catalogue(runtime.providers, cache)
-        return self._catalogue
-
-    async def _options(self, core: Session) -> list[dict[str, Any]]:
-        return config_options(core, await self._models())
+        return {"configOptions": await self.settings.options(state.core)}
 
     def _track(self, acp_id: str, core: Session) -> AcpSession:
         state = AcpSession(acp_id, core)
@@ -263,10 +222,6 @@ class AcpAgent:
         if state is None:
             raise RpcError(RESOURCE_NOT_FOUND, f"unknown session {session_id}", "session_not_found")
         return state
-
-    @staticmethod
-    def _modes(core: Session) -> SessionModeState:
-        return {"currentModeId": core.approval_policy, "availableModes": list(MODES)}
 
     # -- prompting ---------------------------------------------------------------------------
 
