@@ -131,3 +131,13 @@ def test_turn_request_limit_is_read_from_config_toml() -> None:
         limits = {"limits": {"max_turn_requests": bad}}
         assert tool_config(limits).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
     assert tool_config({"limits": "x"}).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
+
+
+def test_the_acp_front_door_does_not_import_the_sdk_or_pydantic() -> None:
+    """The SDK is the tests' client and schema; the daemon keeps its start-up budget."""
+    code = (
+        "import sys, agentd.acp_server, agentd.acp.agent\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('acp', 'pydantic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
