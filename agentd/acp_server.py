@@ -18,6 +18,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from agentd.acp.connection import AcpConnection
 from agentd.acp.handshake import SESSION_METHODS, Handshake
 from agentd.config import Settings
 from agentd.rpc.connection import Connection, Handler
@@ -111,7 +112,7 @@ async def run_acp(settings: Settings, in_fd: int, out_fd: int) -> int:
     """Serve ACP on the given descriptors until stdin ends or a signal arrives."""
     reader = await open_source(in_fd)
     sink = await open_sink(out_fd)
-    connection = Connection(
+    connection = AcpConnection(
         reader, sink, framing="ndjson", max_message_size=settings.max_message_size
     )
     return await AcpServer(settings, connection).run()

@@ -5,6 +5,15 @@ ACP's session id is the agentd session's history record id (the record is create
 prompt of that session is running (or while a load replays it): once ``session/prompt`` has
 answered, nothing more is said about it, even if the turn is slow to wind down.
 
+Loading a session that is already open in this process replays it (from its record, flushed
+first) and keeps the same live session: an editor that reopens a thread gets it back. While a
+prompt of it runs, that load is refused (``data.reason: session_busy``): a replay would
+interleave with the prompt's own updates.
+
+Permission questions are ``agentd.acp.permission``'s, the editor's files
+``agentd.acp.files``'s, its terminals ``agentd.acp.terminal``'s, and the mode and model
+(modes and config options) ``agentd.acp.options``'s.
+
 ``session/cancel`` is handled inline by the reader (``Connection.inline_notifications``): it
 interrupts the turn before any message read after it (a permission answer in the same read)
 can let a tool run, and a cancelled prompt always answers ``cancelled``.
@@ -15,89 +24,39 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from agentd.acp import projection
 from agentd.acp.content import prompt_content
+from agentd.acp.files import ClientFiles
 from agentd.acp.mcp import mcp_servers
+from agentd.acp.options import MODE, MODEL, SessionSettings, modes
+from agentd.acp.permission import Permissions
 from agentd.acp.shapes import (
     AUTH_REQUIRED,
     DEFAULT_MODE,
-    MODES,
-    PERMISSION_OPTIONS,
     RESOURCE_NOT_FOUND,
-    SessionModeState,
     SessionUpdate,
     StopReason,
 )
+from agentd.acp.state import AcpSession, ActivePrompt, absolute_cwd, params_of, string
+from agentd.acp.terminal import ClientTerminals
 from agentd.api.errors import core_error
 from agentd.core.errors import CoreError, SessionBusy
 from agentd.core.events import CoreEvent, TurnFailed
 from agentd.core.manager import SessionManager
-from agentd.core.policy import ApprovalDecision
 from agentd.core.session import Session
 from agentd.protocol import errors
 from agentd.protocol.errors import RpcError
-from agentd.providers.base import ToolCall
-from agentd.rpc.connection import ClientRequestError, Connection
+from agentd.rpc.connection import Connection
 from agentd.store import HistoryNotFoundError, StoreError
 
 log = logging.getLogger("agentd.acp")
 
 #: After a cancel, how long the prompt waits for the turn to end before answering anyway.
 CANCEL_GRACE_S = 5.0
-#: Bound on the client's answer to ``fs/read_text_file`` (then the disk is read instead).
-FS_TIMEOUT_S = 10.0
-_DECISIONS: dict[str, ApprovalDecision] = {
-    "allow_once": "allow",
-    "allow_always": "allow_session",
-    "reject_once": "deny",
-}
-
-
-class ActivePrompt:
-    """The running ``session/prompt`` of a session."""
-
-    __slots__ = ("cancelled", "failure", "woken")
-
-    def __init__(self) -> None:
-        self.cancelled = False
-        self.failure: TurnFailed | None = None
-        #: Set by a cancel: the prompt stops waiting for the turn after a grace period.
-        self.woken = asyncio.Event()
-
-
-class AcpSession:
-    """An agentd session as ACP sees it: its ACP id and its running prompt."""
-
-    __slots__ = ("acp_id", "core", "prompt", "replaying")
-
-    def __init__(self, acp_id: str, core: Session) -> None:
-        self.acp_id = acp_id
-        self.core = core
-        self.prompt: ActivePrompt | None = None
-        self.replaying = False
-
-
-def _params(raw: Any, method: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise errors.invalid_params(method, "params must be an object")
-    return raw
-
-
-def _string(params: Mapping[str, Any], key: str, method: str) -> str:
-    value = params.get(key)
-    if not isinstance(value, str) or not value:
-        raise errors.invalid_params(method, f"`{key}` must be a non-empty string", key)
-    return value
-
-
-def _cwd(params: Mapping[str, Any], method: str) -> str:
-    cwd = _string(params, "cwd", method)
-    if not Path(cwd).is_absolute():
-        raise errors.invalid_params(method, "`cwd` must be an absolute path", "cwd")
-    return cwd
+#: Bound on flushing an open session's record before a load replays it.
+FLUSH_TIMEOUT_S = 10.0
 
 
 class AcpAgent:
@@ -112,35 +71,41 @@ class AcpAgent:
     ) -> None:
         self.connection = connection
         self.manager = manager
-        self.approval_timeout_s = approval_timeout_s
         #: What the client said at ``initialize`` it can do (read when needed: the core may
         #: load before ``initialize`` is answered).
         self.client_capabilities = client_capabilities
         self.sessions: dict[str, AcpSession] = {}
         self._by_core: dict[str, AcpSession] = {}
+        self.permissions = Permissions(connection, approval_timeout_s, self._by_core, self._send)
+        self.files = ClientFiles(connection, self._by_core, client_capabilities)
+        self.terminals = ClientTerminals(connection, self._by_core, client_capabilities, self._send)
+        self.settings = SessionSettings(manager.runtime, self._send)
 
     def install(self) -> None:
         """Register the session methods, the inline cancel and the core listeners (the
         handshake is ``agentd.acp.handshake``'s)."""
         connection = self.connection
-        connection.cancel_request_method = "$/cancel_request"
         for name, handler in (
             ("session/new", self.new_session),
             ("session/load", self.load_session),
             ("session/prompt", self.prompt),
             ("session/set_mode", self.set_mode),
+            ("session/set_config_option", self.set_config_option),
         ):
             connection.register(name, handler)
         connection.inline_notifications["session/cancel"] = self.cancel
-        self.manager.runtime.bus.subscribe(self.on_event)
-        self.manager.runtime.approver = self.approve
-        self.manager.runtime.file_reader = self.read_text_file
+        runtime = self.manager.runtime
+        runtime.bus.subscribe(self.on_event)
+        runtime.approver = self.permissions.approve
+        runtime.file_reader = self.files.read_text_file
+        runtime.file_writer = self.files.write_text_file
+        runtime.command_runner = self.terminals.run
 
     # -- sessions ----------------------------------------------------------------------------
 
     async def new_session(self, raw: Any) -> dict[str, Any]:
-        params = _params(raw, "session/new")
-        cwd = _cwd(params, "session/new")
+        params = params_of(raw, "session/new")
+        cwd = absolute_cwd(params, "session/new")
         servers = mcp_servers(params.get("mcpServers"), "session/new")
         try:
             core = await self.manager.create_recorded(
@@ -152,17 +117,20 @@ class AcpAgent:
             raise RpcError(errors.INTERNAL_ERROR, exc.message, exc.reason) from None
         record_id = core.record.record_id if core.record is not None else None
         state = self._track(record_id or core.id, core)
-        return {"sessionId": state.acp_id, "modes": self._modes(core)}
+        return {
+            "sessionId": state.acp_id,
+            "modes": modes(core),
+            "configOptions": await self.settings.options(core),
+        }
 
     async def load_session(self, raw: Any) -> dict[str, Any]:
-        params = _params(raw, "session/load")
-        session_id = _string(params, "sessionId", "session/load")
-        cwd = _cwd(params, "session/load")
+        params = params_of(raw, "session/load")
+        session_id = string(params, "sessionId", "session/load")
+        cwd = absolute_cwd(params, "session/load")
         servers = mcp_servers(params.get("mcpServers"), "session/load")
-        if session_id in self.sessions:
-            raise errors.invalid_params(
-                "session/load", "this session is already open in this agent", "sessionId"
-            )
+        open_state = self.sessions.get(session_id)
+        if open_state is not None:
+            return await self._reload(open_state)
         try:
             core = await self.manager.create_resumed(
                 session_id, cwd=cwd, approval_policy=DEFAULT_MODE, mcp_servers=servers
@@ -181,19 +149,66 @@ class AcpAgent:
         state = self._track(session_id, core)
         journal = core.record.journal if core.record is not None else None
         if journal is not None:
+            self.settings.restore_model(core, journal.view.meta.provider, journal.view.meta.model)
             for update in projection.replay(journal.view.messages, core.cwd):
                 self._send(state, update)
-        return {"modes": self._modes(core)}
+        return {"modes": modes(core), "configOptions": await self.settings.options(core)}
+
+    async def _reload(self, state: AcpSession) -> dict[str, Any]:
+        """``session/load`` of a session open here: replay it, keep the live session (its
+        cwd and MCP servers stay those it was opened with)."""
+        if state.prompt is not None or state.core.pending:
+            raise RpcError(
+                errors.INVALID_PARAMS,
+                "invalid params for session/load: a prompt of this session is running; "
+                "cancel it or wait for its answer, then load again",
+                "session_busy",
+                field="sessionId",
+            )
+        core = state.core
+        record = core.record
+        journal = record.journal if record is not None else None
+        if record is not None and journal is not None:
+            await record.flush(FLUSH_TIMEOUT_S)
+            from agentd.store.reader import read_record
+
+            try:
+                view = await asyncio.to_thread(read_record, journal.path)
+            except (HistoryNotFoundError, OSError) as exc:
+                raise RpcError(errors.INTERNAL_ERROR, str(exc), "history_unreadable") from None
+            for update in projection.replay(view.messages, core.cwd):
+                self._send(state, update)
+        return {"modes": modes(core), "configOptions": await self.settings.options(core)}
 
     async def set_mode(self, raw: Any) -> dict[str, Any]:
-        params = _params(raw, "session/set_mode")
+        params = params_of(raw, "session/set_mode")
         state = self._session(params, "session/set_mode")
-        mode = _string(params, "modeId", "session/set_mode")
-        if mode not in {m["id"] for m in MODES}:
-            raise errors.invalid_params("session/set_mode", f"unknown mode {mode!r}", "modeId")
-        state.core.approval_policy = mode
-        self._send(state, {"sessionUpdate": "current_mode_update", "currentModeId": mode})
+        self.settings.apply_mode(state, string(params, "modeId", "session/set_mode"), "modeId")
+        self._send(
+            state,
+            {
+                "sessionUpdate": "config_option_update",
+                "configOptions": await self.settings.options(state.core),
+            },
+        )
         return {}
+
+    async def set_config_option(self, raw: Any) -> dict[str, Any]:
+        """``session/set_config_option``: the model or the approval mode; answers the full set."""
+        method = "session/set_config_option"
+        params = params_of(raw, method)
+        state = self._session(params, method)
+        option = string(params, "configId", method)
+        value = params.get("value")
+        if not isinstance(value, str) or not value:
+            raise errors.invalid_params(method, "`value` must be a non-empty string", "value")
+        if option == MODE:
+            self.settings.apply_mode(state, value, "value")
+        elif option == MODEL:
+            await self.settings.apply_model(state.core, value)
+        else:
+            raise errors.invalid_params(method, f"unknown config option {option!r}", "configId")
+        return {"configOptions": await self.settings.options(state.core)}
 
     def _track(self, acp_id: str, core: Session) -> AcpSession:
         state = AcpSession(acp_id, core)
@@ -202,20 +217,16 @@ class AcpAgent:
         return state
 
     def _session(self, params: Mapping[str, Any], method: str) -> AcpSession:
-        session_id = _string(params, "sessionId", method)
+        session_id = string(params, "sessionId", method)
         state = self.sessions.get(session_id)
         if state is None:
             raise RpcError(RESOURCE_NOT_FOUND, f"unknown session {session_id}", "session_not_found")
         return state
 
-    @staticmethod
-    def _modes(core: Session) -> SessionModeState:
-        return {"currentModeId": core.approval_policy, "availableModes": list(MODES)}
-
     # -- prompting ---------------------------------------------------------------------------
 
     async def prompt(self, raw: Any) -> dict[str, StopReason]:
-        params = _params(raw, "session/prompt")
+        params = params_of(raw, "session/prompt")
         state = self._session(params, "session/prompt")
         content = prompt_content(params.get("prompt"))
         if state.prompt is not None:
@@ -287,73 +298,6 @@ class AcpAgent:
         except Exception:
             log.exception("interrupting session %s failed", state.acp_id)
 
-    # -- approvals ---------------------------------------------------------------------------
-
-    async def approve(
-        self, session_id: str, turn_id: str, call: Mapping[str, Any]
-    ) -> tuple[ApprovalDecision, str | None]:
-        """The ``ask`` policy's question, as ``session/request_permission``."""
-        state = self._by_core.get(session_id)
-        active = state.prompt if state is not None else None
-        if state is None or active is None or active.cancelled:
-            return "deny", "the prompt was cancelled"
-        arguments = call.get("input")
-        asked = ToolCall(
-            str(call.get("callId", "")),
-            str(call.get("name", "")),
-            dict(arguments) if isinstance(arguments, Mapping) else {},
-        )
-        # the same fields as its ``tool_call``: title, kind, locations, an apply_patch's diffs
-        tool_call = projection.started(turn_id, asked, state.core.cwd)
-        tool_call_id = tool_call["toolCallId"]
-        request = {
-            "sessionId": state.acp_id,
-            "toolCall": tool_call,
-            "options": PERMISSION_OPTIONS,
-        }
-        try:
-            answer = await self.connection.request(
-                "session/request_permission", request, self.approval_timeout_s
-            )
-        except TimeoutError:
-            return "deny", f"no permission within {self.approval_timeout_s:g} s"
-        except ClientRequestError as exc:
-            return "deny", f"the client answered with an error: {exc}"
-        if _cancelled(active):  # a cancel read together with the answer still wins
-            return "deny", "the prompt was cancelled"
-        decision = _decision(answer)
-        if decision is None:
-            return "deny", "the permission request was cancelled or not understood"
-        if decision != "deny":
-            self._send(
-                state,
-                {
-                    "sessionUpdate": "tool_call_update",
-                    "toolCallId": tool_call_id,
-                    "status": "in_progress",
-                },
-            )
-        return decision, None
-
-    # -- the client's files ----------------------------------------------------------------
-
-    async def read_text_file(self, session_id: str, path: Path) -> str | None:
-        """A file as the editor shows it (unsaved changes included), through
-        ``fs/read_text_file``; ``None`` (read the disk) unless the client advertised it, or
-        when it answers with an error."""
-        state = self._by_core.get(session_id)
-        fs = self.client_capabilities().get("fs")
-        if state is None or not isinstance(fs, Mapping) or fs.get("readTextFile") is not True:
-            return None
-        try:
-            answer = await self.connection.request(
-                "fs/read_text_file", {"sessionId": state.acp_id, "path": str(path)}, FS_TIMEOUT_S
-            )
-        except (TimeoutError, ClientRequestError):
-            return None
-        content = answer.get("content") if isinstance(answer, dict) else None
-        return content if isinstance(content, str) else None
-
     # -- events ------------------------------------------------------------------------------
 
     def on_event(self, event: CoreEvent, timestamp: str) -> None:
@@ -370,15 +314,3 @@ class AcpAgent:
 
     def _send(self, state: AcpSession, update: SessionUpdate) -> None:
         self.connection.notify("session/update", {"sessionId": state.acp_id, "update": update})
-
-
-def _cancelled(active: ActivePrompt) -> bool:
-    """Read after an ``await`` (a plain attribute test would be narrowed away by mypy)."""
-    return active.cancelled
-
-
-def _decision(answer: Any) -> ApprovalDecision | None:
-    outcome = answer.get("outcome") if isinstance(answer, dict) else None
-    if not isinstance(outcome, dict) or outcome.get("outcome") != "selected":
-        return None
-    return _DECISIONS.get(str(outcome.get("optionId")))

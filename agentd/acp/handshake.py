@@ -19,6 +19,7 @@ SESSION_METHODS = (
     "session/load",
     "session/prompt",
     "session/set_mode",
+    "session/set_config_option",
 )
 
 

@@ -116,6 +116,10 @@ def project(event: CoreEvent, cwd: Path) -> SessionUpdate | None:
         if call.name == "apply_patch" and result.ok:
             # an update's content replaces the call's: keep the diffs the editor shows
             content = patch_view(call.arguments, cwd)[0] + content
+        terminal = result.output.get("terminal_id") if isinstance(result.output, dict) else None
+        if isinstance(terminal, str):
+            # and the terminal the command ran in (editors keep showing a released one)
+            content = [{"type": "terminal", "terminalId": terminal}, *content]
         return {
             "sessionUpdate": "tool_call_update",
             "toolCallId": tool_call_id(event.turn_id, call.call_id),

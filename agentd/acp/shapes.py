@@ -1,7 +1,10 @@
 """The ACP v1 wire shapes agentd sends, as typed dicts (checked by mypy, cheap at start-up).
 
-The official ``agent-client-protocol`` package is not installable offline here, so the few
-shapes agentd produces are written out; field names follow the published v1 schema.
+The official SDK (``agent-client-protocol``, imported as ``acp``) has pydantic models of the
+whole schema, but importing it costs pydantic at start-up (``agentd acp`` answers
+``initialize`` before the core is even loaded), so the runtime writes the few shapes it sends
+as typed dicts, and the tests check every message on the wire against the SDK's models,
+strictly (``tests/acp/sdk.py``).
 """
 
 from __future__ import annotations
@@ -67,6 +70,23 @@ class SessionMode(TypedDict):
 class SessionModeState(TypedDict):
     currentModeId: str
     availableModes: list[SessionMode]
+
+
+class ConfigSelectOption(TypedDict):
+    value: str
+    name: str
+    description: NotRequired[str]
+
+
+class ConfigOption(TypedDict):
+    """A ``select`` session config option (``configOptions``)."""
+
+    type: Literal["select"]
+    id: str
+    name: str
+    category: Literal["mode", "model", "model_config", "thought_level"]
+    currentValue: str
+    options: list[ConfigSelectOption]
 
 
 #: One ``session/update`` payload (``update``): ``sessionUpdate`` says which kind.

@@ -24,7 +24,7 @@ from agentd.tools.base import ToolResult
 log = logging.getLogger("agentd.core")
 
 #: How a completed turn stopped: the model finished, hit its output limit, or refused.
-StopReason = Literal["end_turn", "max_tokens", "refusal"]
+StopReason = Literal["end_turn", "max_tokens", "refusal", "max_turn_requests"]
 
 
 @attrs.frozen(slots=True)

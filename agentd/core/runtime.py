@@ -21,12 +21,18 @@ from agentd.core.policy import ApprovalDecision
 from agentd.core.recorder import HistoryWriter
 from agentd.core.toolset import ToolSet
 from agentd.providers.registry import ProviderRegistry
+from agentd.tools.base import Command, CommandOutcome
 from agentd.tools.config import ToolConfig
 
 #: Asks the client whether a tool call may run: (session_id, turn_id, call) → (decision, message).
 Approver = Callable[[str, str, Mapping[str, Any]], Awaitable[tuple[ApprovalDecision, str | None]]]
 #: Reads a file as the client sees it: (session_id, path) → its text, or ``None`` for the disk.
 FileReader = Callable[[str, Path], Awaitable[str | None]]
+#: Writes a file through the client: (session_id, path, text) → whether it did (else: the disk).
+FileWriter = Callable[[str, Path, str], Awaitable[bool]]
+#: Runs a tool's command in the client (a terminal): (session_id, command) → its outcome, or
+#: ``None`` to run it here.
+CommandRunner = Callable[[str, Command], Awaitable[CommandOutcome | None]]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are agentd, a careful coding agent. Use the tools to inspect the workspace before "
@@ -57,6 +63,10 @@ class Runtime:
     approver: Approver | None = None
     #: Set by a front door whose client can show files (ACP's ``fs/read_text_file``).
     file_reader: FileReader | None = None
+    #: Set by a front door whose client can write files (ACP's ``fs/write_text_file``).
+    file_writer: FileWriter | None = None
+    #: Set by a front door whose client runs commands (ACP's ``terminal/*``).
+    command_runner: CommandRunner | None = None
     #: Where turns are recorded; ``None`` keeps sessions in memory only (unit tests).
     history: HistoryWriter | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT

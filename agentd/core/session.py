@@ -52,7 +52,7 @@ from agentd.core.turn import Turn, TurnOutcome
 from agentd.providers.base import ChatMessage, Provider, RequestOptions, ToolCall
 from agentd.providers.models import reasoning_effort
 from agentd.store import RecordView, StoreError
-from agentd.tools.base import ToolResult
+from agentd.tools.base import Command, CommandOutcome, ToolResult
 from agentd.tools.mcp.config import McpServerConfig
 
 log = logging.getLogger("agentd.core")
@@ -168,6 +168,28 @@ class Session:
             return None
         session_id = self.id
         return lambda path: reader(session_id, path)
+
+    @property
+    def text_writer(self) -> Callable[[Path, str], Awaitable[bool]] | None:
+        """How this session's tools write files through the client (``None``: the disk)."""
+        writer = self.runtime.file_writer
+        if writer is None:
+            return None
+        session_id = self.id
+        return lambda path, text: writer(session_id, path, text)
+
+    @property
+    def command_runner(self) -> Callable[[Command], Awaitable[CommandOutcome | None]] | None:
+        """Where this session's tools run commands (``None``: here, as child processes)."""
+        runner = self.runtime.command_runner
+        if runner is None:
+            return None
+        session_id = self.id
+        return lambda command: runner(session_id, command)
+
+    @property
+    def max_turn_requests(self) -> int:
+        return self.runtime.tool_config.max_turn_requests
 
     @property
     def history(self) -> Sequence[ChatMessage]:

@@ -73,13 +73,15 @@ from agentd.providers.base import (
 from agentd.store import StoreError
 from agentd.store.records import TurnStatus
 from agentd.text import all_finite, finite_copy
-from agentd.tools.base import ToolContext, ToolResult
+from agentd.tools.base import Command, CommandOutcome, ToolContext, ToolResult
 
 log = logging.getLogger("agentd.core")
 
 EMPTY_ANSWER = "(No response text returned)"
 #: What a tool call reports when the turn was interrupted while its approval was pending.
 APPROVAL_INTERRUPTED = "not run: the turn was interrupted while waiting for approval"
+#: The answer recorded when a turn reached its limit of model requests.
+TURN_LIMIT_NOTE = "(stopped: this turn reached its limit of {limit} model requests)"
 #: What a tool call gets when its round was cut off at the model's output limit.
 CUT_OFF_TOOL_RESULT = "tool call not run: the model's output was cut off at its length limit"
 #: Bound on waiting for a turn's last history records before announcing its end.
@@ -140,6 +142,17 @@ class TurnHost(Protocol):
 
     @property
     def text_reader(self) -> Callable[[Path], Awaitable[str | None]] | None: ...
+
+    @property
+    def text_writer(self) -> Callable[[Path, str], Awaitable[bool]] | None: ...
+
+    @property
+    def command_runner(self) -> Callable[[Command], Awaitable[CommandOutcome | None]] | None: ...
+
+    @property
+    def max_turn_requests(self) -> int:
+        """Model requests one turn may make (``[limits] max_turn_requests``)."""
+        ...
 
     @property
     def record(self) -> SessionRecord | None: ...
@@ -382,6 +395,10 @@ class Turn:
             recovered = False
             while True:
                 round_index += 1
+                if round_index > host.max_turn_requests:
+                    note = TURN_LIMIT_NOTE.format(limit=host.max_turn_requests)
+                    await self._complete(_Round(text=note), stop="max_turn_requests")
+                    return
                 self._inject_steers()
                 try:
                     result = await self._model_round(round_index)
@@ -432,11 +449,13 @@ class Turn:
             await self._end("error", "upstream", "internal error")
             self._end_error("upstream", "internal error")
 
-    async def _complete(self, result: _Round) -> None:
+    async def _complete(self, result: _Round, stop: StopReason = "end_turn") -> None:
         """The model answered without (runnable) tool calls: the turn is done.
 
         ``length`` and ``content_filter`` end the turn too: the stop reason says why, and tool
-        calls of a cut-off round are answered as not run, so the context stays valid.
+        calls of a cut-off round are answered as not run, so the context stays valid. A turn
+        at its request limit ends here too (``stop``), with a note as its answer, so the
+        context ends with an assistant message as after any turn.
         """
         host = self.host
         answer = result.text or EMPTY_ANSWER
@@ -448,7 +467,6 @@ class Turn:
         for call in result.calls:
             self._record(ChatMessage("tool", CUT_OFF_TOOL_RESULT, tool_call_id=call.call_id))
         host.append_transcript("assistant", answer)
-        stop: StopReason = "end_turn"
         if result.finish == "length":
             stop = "max_tokens"
         elif result.finish == "content_filter":
@@ -627,7 +645,11 @@ class Turn:
         if refusal is not None:
             return refusal
         context = ToolContext(
-            workspace_root=host.cwd, call_id=call.call_id, read_text=host.text_reader
+            workspace_root=host.cwd,
+            call_id=call.call_id,
+            read_text=host.text_reader,
+            write_text=host.text_writer,
+            run_command=host.command_runner,
         )
         return await host.tools.run(call.name, call.arguments, context)
 

@@ -14,6 +14,29 @@ from typing import Any, Protocol
 
 import attrs
 
+from agentd.tools.process import ProcessResult
+
+
+@attrs.frozen
+class Command:
+    """A command a tool wants run, for a ``ToolContext.run_command`` port."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+    #: Variables to add to the runner's own environment (never agentd's secrets).
+    env: Mapping[str, str]
+    timeout_s: float
+    #: The tool call it runs for (a runner may show the command in that call).
+    call_id: str = ""
+
+
+@attrs.frozen
+class CommandOutcome:
+    """How a command run by a port ended; ``terminal_id`` names the client's terminal."""
+
+    result: ProcessResult
+    terminal_id: str | None = None
+
 
 @attrs.frozen
 class ToolContext:
@@ -26,6 +49,12 @@ class ToolContext:
     #: Reads a file as the client sees it (an editor's unsaved buffer, over ACP's
     #: ``fs/read_text_file``); ``None`` from it, or no reader, means: read the disk.
     read_text: Callable[[Path], Awaitable[str | None]] | None = None
+    #: Writes a file through the client (the editor's buffer updates, and it saves);
+    #: ``False`` from it, or no writer, means: write the disk.
+    write_text: Callable[[Path, str], Awaitable[bool]] | None = None
+    #: Runs a command elsewhere (an editor's terminal, over ACP's ``terminal/*``); ``None``
+    #: from it, or no runner, means: run it here, as a child process.
+    run_command: Callable[[Command], Awaitable[CommandOutcome | None]] | None = None
 
 
 @attrs.frozen

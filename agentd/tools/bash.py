@@ -2,7 +2,9 @@
 
 One foreground command per call, with the reference's input and output shapes; the reference's
 persistent shell state, background sessions and PTY mode are not implemented. Process handling
-(group kill, timeout, output cap, not hanging on grandchildren) lives in ``process.py``.
+(group kill, timeout, output cap, not hanging on grandchildren) lives in ``process.py``. A
+context with a ``run_command`` port (an editor's terminal) runs the command there instead; its
+output then comes as one merged stream.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agentd.tools.base import ToolContext, ToolResult
+from agentd.tools.base import Command, ToolContext, ToolResult
 from agentd.tools.errors import InvalidToolInput, ToolError
 from agentd.tools.process import ProcessResult, run_process
 from agentd.tools.workspace import WorkspaceError, resolve_in_workspace
@@ -98,18 +100,27 @@ class BashTool:
             raise InvalidToolInput(exc.message) from exc
         if not cwd.is_dir():
             raise InvalidToolInput(f"cwd is not a directory: {arguments.get('cwd')}")
-        env = {**child_environment(), **arguments.get("env", {})}
         shell = find_shell()
-        try:
-            result = await run_process(
-                [shell, "-c", command],
-                cwd=cwd,
-                env=env,
-                timeout_s=timeout_s,
-                on_start=self._on_start,
-            )
-        except OSError as exc:
-            raise ToolError(f"failed to start {shell}: {exc}") from exc
+        terminal_id: str | None = None
+        result: ProcessResult | None = None
+        if context.run_command is not None:  # the client's terminal, when it offers one
+            extra = dict(arguments.get("env", {}))
+            asked = Command((shell, "-c", command), cwd, extra, timeout_s, context.call_id)
+            outcome = await context.run_command(asked)
+            if outcome is not None:
+                result, terminal_id = outcome.result, outcome.terminal_id
+        if result is None:
+            env = {**child_environment(), **arguments.get("env", {})}
+            try:
+                result = await run_process(
+                    [shell, "-c", command],
+                    cwd=cwd,
+                    env=env,
+                    timeout_s=timeout_s,
+                    on_start=self._on_start,
+                )
+            except OSError as exc:
+                raise ToolError(f"failed to start {shell}: {exc}") from exc
         error = error_text(result)
         output = {
             "status": "ok" if error is None else "error",
@@ -126,4 +137,6 @@ class BashTool:
             "truncated_stdout": result.truncated_stdout,
             "truncated_stderr": result.truncated_stderr,
         }
+        if terminal_id is not None:  # stdout and stderr came merged, from the client's terminal
+            output["terminal_id"] = terminal_id
         return ToolResult(ok=error is None, output=output, error=error)

@@ -8,6 +8,9 @@ sessions report (``session.mcp.status: failed``) rather than a daemon that will 
 [tools]
 max_calls_per_round = 32
 
+[limits]
+max_turn_requests = 200
+
 [mcp_servers.docs]
 command = "uvx"
 args = ["some-mcp-server"]
@@ -29,6 +32,9 @@ log = logging.getLogger("agentd.tools")
 
 #: Tool calls run per model round; further calls of that round get a tool error.
 DEFAULT_MAX_CALLS_PER_ROUND = 32
+#: Model requests one turn may make; a turn that needs more ends with ``max_turn_requests``
+#: (a model looping on tool calls stops instead of burning tokens without end).
+DEFAULT_MAX_TURN_REQUESTS = 200
 
 
 @attrs.frozen
@@ -37,19 +43,27 @@ class ToolConfig:
     mcp_servers: Mapping[str, McpServerConfig] = attrs.field(factory=dict)
     #: Server entries that could not be used, by name → why.
     mcp_errors: Mapping[str, str] = attrs.field(factory=dict)
+    #: ``[limits] max_turn_requests``: model requests per turn.
+    max_turn_requests: int = DEFAULT_MAX_TURN_REQUESTS
+
+
+def _bounded(document: Mapping[str, Any], table: str, key: str, default: int, top: int) -> int:
+    """``[table] key`` when it is an integer in 1..top, else ``default`` (logged)."""
+    section = document.get(table, {})
+    raw = section.get(key) if isinstance(section, Mapping) else None
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= top:
+        return raw
+    if raw is not None:
+        log.warning("config.toml: [%s] %s must be an integer in 1..%d", table, key, top)
+    return default
 
 
 def tool_config(document: Mapping[str, Any]) -> ToolConfig:
     """The tool settings of a parsed ``config.toml``."""
-    limit = DEFAULT_MAX_CALLS_PER_ROUND
-    tools = document.get("tools", {})
-    raw = tools.get("max_calls_per_round") if isinstance(tools, Mapping) else None
-    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 10_000:
-        limit = raw
-    elif raw is not None:
-        log.warning("config.toml: [tools] max_calls_per_round must be an integer in 1..10000")
+    limit = _bounded(document, "tools", "max_calls_per_round", DEFAULT_MAX_CALLS_PER_ROUND, 10_000)
+    turn = _bounded(document, "limits", "max_turn_requests", DEFAULT_MAX_TURN_REQUESTS, 100_000)
     servers, errors = parse_table(document.get("mcp_servers", {}))
-    return ToolConfig(limit, servers, errors)
+    return ToolConfig(limit, servers, errors, turn)
 
 
 def load_tool_config(home: Path) -> ToolConfig:

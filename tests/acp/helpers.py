@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from tests.acp.schema import problems
+from tests.acp.sdk import SchemaWatch
 
 Message = dict[str, Any]
 
@@ -34,8 +34,8 @@ class AcpProcess:
         self.stderr = stderr
         self.transcript: list[Message] = []
         self.raw_lines: list[bytes] = []
-        #: What broke ACP's schema in the messages read (checked when the test ends).
-        self.violations: list[str] = []
+        #: Checks what the agent sends against the SDK's schema (see ``tests.acp.sdk``).
+        self.watch = SchemaWatch(check_client=False)
         self._ids = itertools.count(1)
         self._waiters: list[tuple[Callable[[Message], bool], asyncio.Future[Message]]] = []
         self._reader = asyncio.get_running_loop().create_task(self._read())
@@ -65,7 +65,7 @@ class AcpProcess:
             self.raw_lines.append(line)
             message = json.loads(line)  # a non-JSON line fails the test (see ``close``)
             self.transcript.append(message)
-            self.violations += problems(message)
+            self.watch.read(message)
             for waiter in list(self._waiters):
                 predicate, future = waiter
                 if not future.done() and predicate(message):
@@ -78,8 +78,15 @@ class AcpProcess:
         assert self.process.stdin is not None
         self.process.stdin.write(data)
 
+    @property
+    def violations(self) -> list[str]:
+        """What broke ACP's schema in the messages read (checked when the test ends)."""
+        return self.watch.problems
+
     def send(self, *messages: Message) -> None:
         """Write messages in one write (so the agent reads them together)."""
+        for message in messages:
+            self.watch.sent(message)
         self.write_raw(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
 
     def request_message(self, method: str, params: Any = None) -> Message:

@@ -63,8 +63,40 @@ async def test_load_of_an_unknown_session(spawn_acp: SpawnAcp, workspace: Path) 
         "session/load", {"sessionId": "no-such-record", "cwd": str(workspace), "mcpServers": []}
     )
     assert response["error"]["code"] == -32002
+
+
+async def test_load_of_a_session_open_in_this_process(spawn_acp: SpawnAcp, workspace: Path) -> None:
+    """It is replayed from its record and stays the same live session."""
+    agent = await spawn_acp()
+    await agent.initialize()
     session_id = await agent.new_session(workspace)
-    again = await agent.call(
-        "session/load", {"sessionId": session_id, "cwd": str(workspace), "mcpServers": []}
-    )
-    assert again["error"]["code"] == -32602
+    await agent.result("session/prompt", prompt_params(session_id, "hi script:hello_world"))
+    before = len(agent.updates(session_id))
+    load = {"sessionId": session_id, "cwd": str(workspace), "mcpServers": []}
+    response = await agent.call("session/load", load)
+    assert response["result"]["modes"]["currentModeId"] == "ask"
+    replayed = agent.updates(session_id, before=agent.index_of(response))[before:]
+    assert replayed[0] == {
+        "sessionUpdate": "user_message_chunk",
+        "content": {"type": "text", "text": "hi script:hello_world"},
+    }
+    assert text_of(replayed, "agent_message_chunk") == "Hello, world!"
+    # the same session goes on, with its context
+    follow = await agent.call("session/prompt", prompt_params(session_id, "script:echo"))
+    assert follow["result"] == {"stopReason": "end_turn"}
+
+
+async def test_load_of_an_open_session_with_a_running_prompt(
+    spawn_acp: SpawnAcp, workspace: Path
+) -> None:
+    agent = await spawn_acp()
+    await agent.initialize()
+    session_id = await agent.new_session(workspace)
+    request = agent.request_message("session/prompt", prompt_params(session_id, "script:hang"))
+    agent.send(request)
+    load = {"sessionId": session_id, "cwd": str(workspace), "mcpServers": []}
+    busy = await agent.call("session/load", load)
+    assert busy["error"]["code"] == -32602
+    assert busy["error"]["data"]["reason"] == "session_busy"
+    agent.notify("session/cancel", {"sessionId": session_id})
+    assert (await agent.response(request["id"]))["result"] == {"stopReason": "cancelled"}

@@ -13,7 +13,7 @@ from agentd.acp.content import prompt_content
 from agentd.acp.projection import replay, tool_kind, tool_title
 from agentd.protocol.errors import RpcError
 from agentd.store.records import Message, ToolCall
-from tests.acp.schema import problems
+from tests.acp.sdk import SchemaWatch
 
 
 def test_text_resource_and_link_blocks_become_the_prompt_text() -> None:
@@ -101,10 +101,43 @@ def test_the_schema_check_catches_what_it_checks() -> None:
             "params": {"sessionId": "s", "update": fields},
         }
 
+    def problems(message: dict[str, object]) -> list[str]:
+        watch = SchemaWatch(check_client=False)
+        watch.sent({"jsonrpc": "2.0", "id": 1, "method": "session/prompt"})
+        watch.read(message)
+        return watch.problems
+
     good = update(sessionUpdate="tool_call", toolCallId="c", title="t", kind="read")
     assert problems(good) == []
     assert problems(update(sessionUpdate="tool_call", toolCallId="c", title="t", kind="nope"))
     assert problems(update(sessionUpdate="tool_call", toolCallId="c"))  # no title
     assert problems(update(sessionUpdate="agent_message_chunk", content={"type": "txt"}))
     assert problems(update(sessionUpdate="whatever"))
+    # a misspelt optional field, and an invalid list item the lenient schema would drop
+    assert problems(update(sessionUpdate="tool_call", toolCallId="c", title="t", rawinput={}))
+    assert problems(
+        update(sessionUpdate="tool_call", toolCallId="c", title="t", locations=[{"line": 1}])
+    )
     assert problems({"jsonrpc": "2.0", "id": 1, "result": {"stopReason": "done"}})
+    assert problems({"jsonrpc": "2.0", "id": 1, "result": {"stopReason": "end_turn"}}) == []
+
+
+def test_turn_request_limit_is_read_from_config_toml() -> None:
+    from agentd.tools.config import DEFAULT_MAX_TURN_REQUESTS, tool_config
+
+    assert tool_config({}).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
+    assert tool_config({"limits": {"max_turn_requests": 3}}).max_turn_requests == 3
+    for bad in (0, -1, True, "3", 10**9):
+        limits = {"limits": {"max_turn_requests": bad}}
+        assert tool_config(limits).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
+    assert tool_config({"limits": "x"}).max_turn_requests == DEFAULT_MAX_TURN_REQUESTS
+
+
+def test_the_acp_front_door_does_not_import_the_sdk_or_pydantic() -> None:
+    """The SDK is the tests' client and schema; the daemon keeps its start-up budget."""
+    code = (
+        "import sys, agentd.acp_server, agentd.acp.agent\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('acp', 'pydantic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

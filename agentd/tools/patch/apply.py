@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -164,10 +164,13 @@ def apply_hunks(doc: _Doc, hunks: Sequence[Hunk], display: str) -> tuple[int, in
 
 
 class _Plan:
-    """The workspace as the patch leaves it, in memory: path → document (``None``: absent)."""
+    """The workspace as the patch leaves it, in memory: path → document (``None``: absent).
 
-    def __init__(self, root: Path) -> None:
+    ``sources`` are texts to use instead of the disk's (an editor's unsaved buffers)."""
+
+    def __init__(self, root: Path, sources: Mapping[Path, str] | None = None) -> None:
         self.root = root.resolve()
+        self.sources = sources or {}
         self.docs: dict[Path, _Doc | None] = {}
         self.changes: list[FileChange] = []
 
@@ -179,6 +182,11 @@ class _Plan:
         if real not in self.docs:
             if real.is_dir():
                 raise PatchFailed(f"{display} is a directory. {NOTHING_CHANGED}")
+            source = self.sources.get(real)
+            if source is not None:
+                data = source.encode("utf-8", errors="surrogatepass")
+                self.docs[real] = _Doc.parse(data, display)
+                return self.docs[real]
             try:
                 data = real.read_bytes()
             except FileNotFoundError:
@@ -272,14 +280,45 @@ def _write_all(final: dict[Path, bytes | None], root: Path) -> None:
                 os.unlink(temp)
 
 
-def apply_ops(root: Path, ops: Sequence[FileOp]) -> list[FileChange]:
-    """Apply ``ops`` to the workspace at ``root`` atomically; return what changed."""
-    plan = _Plan(root)
+def patch_paths(root: Path, ops: Sequence[FileOp]) -> list[Path]:
+    """The files ``ops`` read, resolved as the plan resolves them (outside paths left out:
+    the plan reports them)."""
+    base = root.resolve()
+    found: list[Path] = []
+    for op in ops:
+        for path in (op.path, getattr(op, "move_to", None)):
+            if path is None:
+                continue
+            try:
+                found.append(resolve_in_workspace(base, path))
+            except ToolError:
+                continue
+    return list(dict.fromkeys(found))
+
+
+def plan_ops(
+    root: Path, ops: Sequence[FileOp], sources: Mapping[Path, str] | None = None
+) -> tuple[dict[Path, bytes | None], list[FileChange]]:
+    """What ``ops`` make of the workspace at ``root``, nothing written yet: every touched
+    path's new content (``None``: removed), and what changed. ``PatchFailed`` if it does not
+    apply."""
+    plan = _Plan(root, sources)
     for op in ops:
         plan.apply(op)
     final = {
         path: None if doc is None else doc.encode(str(path.relative_to(plan.root)))
         for path, doc in plan.docs.items()
     }
-    _write_all(final, plan.root)
-    return plan.changes
+    return final, plan.changes
+
+
+def write_files(root: Path, final: Mapping[Path, bytes | None]) -> None:
+    """Write ``plan_ops``'s result: all of it, or (restoring what was replaced) none."""
+    _write_all(dict(final), root.resolve())
+
+
+def apply_ops(root: Path, ops: Sequence[FileOp]) -> list[FileChange]:
+    """Apply ``ops`` to the workspace at ``root`` atomically; return what changed."""
+    final, changes = plan_ops(root, ops)
+    write_files(root, final)
+    return changes
