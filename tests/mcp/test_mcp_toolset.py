@@ -66,7 +66,7 @@ async def fx(tmp_path: Path) -> AsyncIterator[Harness]:
 async def test_list_and_declare(fx: Harness) -> None:
     assert fx.statuses() == [("fx", "starting"), ("fx", "ready")]
     names = {spec.name for spec in fx.tools.declared()}
-    expected = {"add", "crash", "echo", "fail", "picture", "slow"}
+    expected = {"add", "crash", "echo", "fail", "header", "picture", "slow"}
     assert {f"mcp__fx__{n}" for n in expected} <= names
     assert "apply_patch" in names and "bash" in names
     assert fx.events[-1].tools == tuple(sorted(f"mcp__fx__{n}" for n in expected))
@@ -220,13 +220,16 @@ async def test_a_streamable_http_server(tmp_path: Path) -> None:
                 continue
             writer.close()
             break
-        config = parse_server("web", {"url": f"http://127.0.0.1:{port}/mcp"})
+        url = f"http://127.0.0.1:{port}/mcp"
+        config = parse_server("web", {"url": url, "headers": {"X-Agentd-Test": "token-1"}})
         assert config is not None
         harness = Harness(tmp_path, config)
         await harness.tools.ready()
         assert ("web", "ready") in harness.statuses()
         result = await harness.run("mcp__web__echo", text="over http")
         assert result.ok and "web: over http" in str(result.output)
+        result = await harness.run("mcp__web__header", key="X-Agentd-Test")
+        assert result.ok and "X-Agentd-Test=token-1" in str(result.output)  # headers sent
         await harness.tools.aclose()
     finally:
         process.terminate()

@@ -85,9 +85,7 @@ class McpConnection:
     def _transport(self) -> Any:
         config = self.config
         if config.url is not None:
-            from mcp.client.streamable_http import streamablehttp_client
-
-            return streamablehttp_client(config.url, headers=dict(config.headers or {}))
+            return _http_transport(config.url, dict(config.headers or {}))
         assert config.command is not None
         cwd = Path(config.cwd) if config.cwd else self.workspace
         if not cwd.is_absolute():
@@ -230,3 +228,25 @@ class McpConnection:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(task, CLOSE_TIMEOUT_S)
+
+
+@contextlib.asynccontextmanager
+async def _http_transport(url: str, headers: dict[str, str]) -> Any:
+    """The streamable-HTTP transport; its HTTP client (with ``headers``) is ours to close.
+
+    ``streamable_http_client`` replaced ``streamablehttp_client`` (deprecated) in newer SDKs;
+    the older name serves the SDK releases that predate it.
+    """
+    import httpx
+    from mcp.client import streamable_http
+
+    if not hasattr(streamable_http, "streamable_http_client"):  # pragma: no cover - older SDK
+        async with streamable_http.streamablehttp_client(url, headers=headers) as streams:
+            yield streams
+        return
+    timeout = httpx.Timeout(30.0, read=300.0)  # the SDK's own defaults for this transport
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=timeout, follow_redirects=True) as client,
+        streamable_http.streamable_http_client(url, http_client=client) as streams,
+    ):
+        yield streams
