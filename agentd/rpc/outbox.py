@@ -122,6 +122,9 @@ class Outbox:
         self._idle.set()
         #: Frames written in this loop iteration; flushed together (one syscall, not one each).
         self._batch: list[bytes] = []
+        #: Set while the connection handles a read: it calls ``write_batch`` when done, so the
+        #: batch needs no ``call_soon`` of its own.
+        self.holding = False
 
     # -- producers -------------------------------------------------------------------------
 
@@ -185,7 +188,7 @@ class Outbox:
         self._flush_batch()
 
     def _write_soon(self, frame: bytes) -> None:
-        if not self._batch:
+        if not self._batch and not self.holding:
             asyncio.get_running_loop().call_soon(self._flush_batch)
         self._batch.append(frame)
 
