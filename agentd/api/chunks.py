@@ -140,7 +140,14 @@ class ChunkMerger:
 
 
 class ReferenceEventCodec:
-    """The session API's answers to the outbox's questions about event payloads."""
+    """The session API's answers to the outbox's questions about event payloads.
+
+    ``state.changed`` snapshots supersede each other while unwritten (docs/protocol.md): each
+    carries the whole state, so the latest is all a client that has not read yet needs, and n
+    pipelined ``session.create`` then cost one id list, not n lists of growing length.
+    """
+
+    superseding: frozenset[str] = frozenset((STATE_EVENT,))
 
     def __init__(self) -> None:
         self._chunk_body = ChunkEncoder().body
