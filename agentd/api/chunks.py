@@ -170,7 +170,7 @@ class ReferenceEventCodec:
         if type_ == STATE_EVENT:  # its snapshot lists every session: ~39 KB at 1,000 sessions
             ids = (payload.get("snapshot") or {}).get("sessions", {}).get("ids")
             if isinstance(ids, EncodedIds):
-                return OTHER_EVENT_SIZE + len(ids.json)
+                return OTHER_EVENT_SIZE + ids.size
         return OTHER_EVENT_SIZE
 
     def body(self, type_: str, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
@@ -196,4 +196,4 @@ def state_body(timestamp: str, payload: dict[str, Any], seq: int) -> bytes | Non
     head, found, tail = body.partition(_IDS_MARKED)
     if not found:  # pragma: no cover - the mark is always there
         return None
-    return b"".join((head, b'"ids":', ids.json, tail))
+    return ids.join_into(head + b'"ids":', tail)
