@@ -125,6 +125,7 @@ class Outbox:
     ) -> None:
         self._sink = sink
         self.codec: EventCodec = codec or PlainEvents()
+        self._superseding = self.codec.superseding
         self.frame = frame
         self._queue: collections.deque[bytes | _QueuedEvent] = collections.deque()
         self._queued_bytes = 0
@@ -165,14 +166,13 @@ class Outbox:
 
     def send_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> None:
         """Queue an ``event`` notification; its ``seq`` is assigned when it is encoded."""
-        codec = self.codec
         pending = self._supersedable
         if pending is not None:
             if pending.type == type_:
                 self._supersede(pending, timestamp, payload)
                 return
             self._supersedable = None  # another event comes after it: it must stay as it is
-        snapshot = type_ in codec.superseding
+        snapshot = type_ in self._superseding
         if not self._queue and not self._backed_up():
             if snapshot:
                 item = _QueuedEvent(type_, timestamp, payload, 0, None)
@@ -185,6 +185,7 @@ class Outbox:
             else:
                 self._write_soon(self._encode_event(type_, timestamp, payload))
             return
+        codec = self.codec
         key = codec.merge_key(type_, payload)
         if key is not None and self._queue:
             last = self._queue[-1]
