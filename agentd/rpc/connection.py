@@ -368,6 +368,8 @@ class Connection:
             self._deliver(request_id, done.value)
         except RpcError as exc:
             self._reply_error(request_id, exc)
+        except asyncio.CancelledError:  # as ``_complete`` answers it
+            self._reply_error(request_id, errors.request_cancelled())
         except Exception:
             log.exception("request %r failed", request_id)
             self._reply_error(request_id, errors.internal_error())
