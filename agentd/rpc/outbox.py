@@ -28,7 +28,7 @@ import collections
 import contextlib
 import logging
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from agentd.rpc.sink import HIGH_WATER, ByteSink
 from agentd.wire import dumps, encode_lsp, encode_ndjson
@@ -142,12 +142,12 @@ class Outbox:
         self._idle = asyncio.Event()
         self._idle.set()
         #: Frames written in this loop iteration; flushed together (one syscall, not one each).
-        #: A snapshot event waits here unencoded, as long as a later one may supersede it.
-        self._batch: list[bytes | _QueuedEvent] = []
+        self._batch: list[bytes] = []
+        #: Snapshot events waiting unencoded in the batch (at these places, empty there), as
+        #: long as a later one may supersede them.
+        self._waiting: list[tuple[int, _QueuedEvent]] = []
         #: The unwritten snapshot event a later one of its type would supersede.
         self._supersedable: _QueuedEvent | None = None
-        #: Whether the batch holds such an unencoded event.
-        self._batch_waits = False
         #: The sink's vectored write, where it has one (pipes; tests' sinks may not).
         self._writelines: Callable[[list[bytes]], None] | None = getattr(sink, "writelines", None)
         #: Set while the connection handles a read: it calls ``write_batch`` when done, so the
@@ -174,16 +174,16 @@ class Outbox:
             self._supersedable = None  # another event comes after it: it must stay as it is
         snapshot = type_ in self._superseding
         if not self._queue and not self._backed_up():
-            if snapshot:
-                item = _QueuedEvent(type_, timestamp, payload, 0, None)
-                item.queued = False
-                self._seq += 1
-                item.seq = self._seq
-                self._supersedable = item
-                self._batch_waits = True
-                self._write_soon(item)
-            else:
+            if not snapshot:
                 self._write_soon(self._encode_event(type_, timestamp, payload))
+                return
+            item = _QueuedEvent(type_, timestamp, payload, 0, None)
+            item.queued = False
+            self._seq += 1
+            item.seq = self._seq
+            self._supersedable = item
+            self._waiting.append((len(self._batch), item))
+            self._write_soon(b"")  # its place in the batch; encoded when the batch is written
             return
         codec = self.codec
         key = codec.merge_key(type_, payload)
@@ -244,38 +244,41 @@ class Outbox:
         """Write the frames produced so far in this loop step now (else at its end)."""
         self._flush_batch()
 
-    def _write_soon(self, frame: bytes | _QueuedEvent) -> None:
+    def _write_soon(self, frame: bytes) -> None:
         if not self._batch and not self.holding:
             asyncio.get_running_loop().call_soon(self._flush_batch)
         self._batch.append(frame)
 
     def _flush_batch(self) -> None:
         batch = self._batch
-        if not batch:
-            return
-        frames: list[bytes]
-        if self._batch_waits:
-            self._batch_waits = False
-            pending = self._supersedable
-            if pending is not None and not pending.queued:
-                self._supersedable = None  # written now: nothing supersedes it any more
-            frames = []
-            for item in batch:
-                if isinstance(item, bytes):
-                    frames.append(item)
-                else:
-                    frames.extend(self._encode_waiting(item))
+        if self._waiting:
+            self._flush_with_snapshot()
+        elif batch:
+            data = b"".join(batch) if len(batch) > 1 else batch[0]
             batch.clear()
-            if self._writelines is not None and len(frames) <= 64:
-                # a snapshot lists every session (~39 KB at 1,000): handed over in pieces,
-                # one vectored write, instead of copied twice more (framed, then joined)
-                self._writelines(frames)
-                return
-        else:
-            frames = cast(list[bytes], batch)
-        data = b"".join(frames) if len(frames) > 1 else frames[0]
+            self._sink.write(data)
+
+    def _flush_with_snapshot(self) -> None:
+        """Write the batch with the snapshot event waiting in it encoded in its place."""
+        batch, waiting = self._batch, self._waiting
+        pending = self._supersedable
+        if pending is not None and not pending.queued:
+            self._supersedable = None  # written now: nothing supersedes it any more
+        frames: list[bytes] = []
+        start = 0
+        for index, item in waiting:
+            frames += batch[start:index]
+            frames += self._encode_waiting(item)
+            start = index + 1
+        frames += batch[start:]
+        waiting.clear()
         batch.clear()
-        self._sink.write(data)
+        if self._writelines is not None and len(frames) <= 64:
+            # a snapshot lists every session (~39 KB at 1,000): handed over in pieces, one
+            # vectored write, instead of copied twice more (framed, then joined)
+            self._writelines(frames)
+        else:
+            self._sink.write(b"".join(frames))
 
     def _encode_waiting(self, item: _QueuedEvent) -> tuple[bytes, bytes]:
         """A snapshot event that waited in the batch, with the ``seq`` it was given there: its
