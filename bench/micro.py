@@ -150,6 +150,78 @@ def inline_cost(count: int = 20_000) -> float:
     return (time.perf_counter() - started) / count * 1e6
 
 
+class _NullSink:
+    """A ByteSink that drops what it gets (never backed up)."""
+
+    closed = False
+
+    def write(self, data: bytes) -> None:
+        return None
+
+    def buffered(self) -> int:
+        return 0
+
+    async def drain(self) -> None:
+        return None
+
+    async def aclose(self, timeout: float) -> None:
+        return None
+
+
+async def request_path_cost(count: int = 20_000) -> float:
+    """One ``system.ping`` per read through ``Connection.intake`` (decode, dispatch, answer,
+    encode, write to a sink that drops it): the daemon's per-request Python, without syscalls.
+    ``await asyncio.sleep(0)`` between reads, as the loop runs one callback per read."""
+    from agentd.api.chunks import ReferenceEventCodec
+    from agentd.api.context import ApiContext
+    from agentd.api.dispatch import install
+    from agentd.rpc.connection import Connection
+
+    class Lifecycle:
+        shutdown_requested = False
+
+    connection = Connection(None, _NullSink(), event_codec=ReferenceEventCodec())
+    install(ApiContext(connection, Lifecycle(), "0"), "system")  # type: ignore[arg-type]
+    connection.instant_methods.update(("system.ping", "state.get", "rpc.handshake"))
+    intake = connection.intake()
+    frames = [
+        encode_lsp(b'{"jsonrpc":"2.0","id":%d,"method":"system.ping"}' % i) for i in range(count)
+    ]
+    for frame in frames[:1000]:  # warm-up
+        intake.data_received(frame)
+        await asyncio.sleep(0)
+    started = time.perf_counter()
+    for frame in frames:
+        intake.data_received(frame)
+        await asyncio.sleep(0)
+    elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in frames:
+        await asyncio.sleep(0)
+    return (elapsed - (time.perf_counter() - started)) / count * 1e6
+
+
+def ids_extend_us(sessions: int, count: int = 200) -> tuple[float, float]:
+    """One more session id in the encoded ids of ``sessions``: the ``state.changed`` cost that
+    grows with the session count. Bytes rebuilt (``json[:-1] + , + id + ]``, as before) against
+    the append-only buffer of ``agentd.api.state``."""
+    from agentd.api.state import _IdsCache
+
+    ids = {f"{index:08d}-0000-4000-8000-000000000000": None for index in range(sessions)}
+    text = dumps(list(ids))
+    started = time.perf_counter()
+    for index in range(count):
+        text = text[:-1] + b"," + dumps(f"x{index}") + b"]"
+    rebuilt = (time.perf_counter() - started) / count * 1e6
+    cache = _IdsCache()
+    cache.ids(ids)
+    started = time.perf_counter()
+    for index in range(count):
+        ids[f"x{index}"] = None
+        cache.ids(ids)
+    return rebuilt, (time.perf_counter() - started) / count * 1e6
+
+
 def measure() -> dict[str, float]:
     from agentd.core.estimate import tool_schema_tokens
     from agentd.providers.scripted import ScriptedProvider
@@ -172,7 +244,22 @@ def measure() -> dict[str, float]:
     provider = ScriptedProvider()
     specs = registry.specs()
     factory = loop_factory()
+    response = {"jsonrpc": "2.0", "id": 17, "result": {"ok": True, "time": STAMP}}
+    per_call_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    rebuilt_1k, buffer_1k = ids_extend_us(1000)
+    rebuilt_10k, buffer_10k = ids_extend_us(10_000)
     figures = {
+        "req: one ping through Connection.intake (decode → answer → sink)": (
+            asyncio.Runner(loop_factory=factory).run(request_path_cost())
+        ),
+        "req: dumps(response) (one C encoder, kept)": per_call_us(lambda: dumps(response)),
+        "req: JSONEncoder.encode(response) (an encoder per call, before)": per_call_us(
+            lambda: per_call_encoder.encode(response).encode()
+        ),
+        "state: one more id at 1,000 sessions, bytes rebuilt (before)": rebuilt_1k,
+        "state: the same, append-only buffer (now)": buffer_1k,
+        "state: one more id at 10,000 sessions, bytes rebuilt (before)": rebuilt_10k,
+        "state: the same, append-only buffer (now)  ": buffer_10k,
         "chunk: dumps(event)": per_call_us(lambda: dumps(event)),
         "chunk: templated encode (alternative)": per_call_us(
             lambda: templated_chunk("word ", 12345)

@@ -140,7 +140,14 @@ class ChunkMerger:
 
 
 class ReferenceEventCodec:
-    """The session API's answers to the outbox's questions about event payloads."""
+    """The session API's answers to the outbox's questions about event payloads.
+
+    ``state.changed`` snapshots supersede each other while unwritten (docs/protocol.md): each
+    carries the whole state, so the latest is all a client that has not read yet needs, and n
+    pipelined ``session.create`` then cost one id list, not n lists of growing length.
+    """
+
+    superseding: frozenset[str] = frozenset((STATE_EVENT,))
 
     def __init__(self) -> None:
         self._chunk_body = ChunkEncoder().body
@@ -163,7 +170,7 @@ class ReferenceEventCodec:
         if type_ == STATE_EVENT:  # its snapshot lists every session: ~39 KB at 1,000 sessions
             ids = (payload.get("snapshot") or {}).get("sessions", {}).get("ids")
             if isinstance(ids, EncodedIds):
-                return OTHER_EVENT_SIZE + len(ids.json)
+                return OTHER_EVENT_SIZE + ids.size
         return OTHER_EVENT_SIZE
 
     def body(self, type_: str, timestamp: str, payload: dict[str, Any], seq: int) -> bytes | None:
@@ -189,4 +196,4 @@ def state_body(timestamp: str, payload: dict[str, Any], seq: int) -> bytes | Non
     head, found, tail = body.partition(_IDS_MARKED)
     if not found:  # pragma: no cover - the mark is always there
         return None
-    return b"".join((head, b'"ids":', ids.json, tail))
+    return ids.join_into(head + b'"ids":', tail)

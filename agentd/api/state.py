@@ -44,14 +44,34 @@ def state_snapshot(providers: ProviderRegistry, manager: SessionManager | None) 
 
 
 class EncodedIds(list[str]):
-    """Session ids and their JSON text (``json``): every ``session.create`` emits a snapshot
-    listing every id, and encoding that list anew each time made n creates cost O(n²)."""
+    """Session ids and their JSON text: every ``session.create`` emits a snapshot listing every
+    id, and encoding that list anew each time made n creates cost O(n²).
 
-    __slots__ = ("json",)
+    The text lives in an append-only buffer shared by the snapshots taken from one cache: this
+    one's is its first ``size`` bytes plus ``]``. Extending the buffer never changes a prefix,
+    so adding a session costs the new id only, not a copy of all the others.
+    """
 
-    def __init__(self, ids: list[str], json: bytes) -> None:
+    __slots__ = ("_buffer", "_end")
+
+    def __init__(self, ids: list[str], buffer: bytearray, end: int) -> None:
         super().__init__(ids)
-        self.json = json
+        self._buffer = buffer
+        self._end = end
+
+    @property
+    def json(self) -> bytes:
+        return bytes(self._buffer[: self._end]) + b"]"
+
+    @property
+    def size(self) -> int:
+        """Length of the JSON text in bytes."""
+        return self._end + 1
+
+    def join_into(self, head: bytes, tail: bytes) -> bytes:
+        """``head + json + tail``, copying the ids' text once."""
+        with memoryview(self._buffer)[: self._end] as text:
+            return b"".join((head, text, b"]", tail))
 
 
 class _IdsCache:
@@ -59,13 +79,14 @@ class _IdsCache:
 
     Sessions are only appended to the manager's dict, except a failed resume, which removes
     its own new entry. The cache is extended when the id at its last position is still the one
-    it ended with (then nothing before it was removed), and rebuilt otherwise.
+    it ended with (then nothing before it was removed), and rebuilt otherwise (into a new
+    buffer: snapshots already taken keep theirs).
     """
 
     def __init__(self) -> None:
         self._source: dict[str, Any] | None = None
         self._ids: list[str] = []
-        self._json = b"[]"
+        self._buffer = bytearray(b"[")
 
     def ids(self, sessions: dict[str, Any]) -> EncodedIds:
         known = len(self._ids)
@@ -80,14 +101,14 @@ class _IdsCache:
                 self._rebuild(sessions)
             elif added:
                 new = tail[1:]
-                self._json = self._json[:-1] + b"," + b",".join(map(dumps, new)) + b"]"
+                self._buffer += b"," + b",".join(map(dumps, new))
                 self._ids.extend(new)
-        return EncodedIds(self._ids, self._json)
+        return EncodedIds(self._ids, self._buffer, len(self._buffer))
 
     def _rebuild(self, sessions: dict[str, Any]) -> None:
         self._source = sessions
         self._ids = list(sessions)
-        self._json = dumps(self._ids)
+        self._buffer = bytearray(dumps(self._ids)[:-1])
 
 
 _IDS = _IdsCache()

@@ -209,28 +209,49 @@ class Connection:
 
     def _handle_events(self) -> None:
         """Handle decoded events in order; pause reading while the outbox is over its limit or
-        the in-flight limit needs the requests just started to run first."""
-        if self._decoder.framing == "ndjson":
-            self.outbox.frame = encode_ndjson
-        events = self._events
-        while events:
-            if self.outbox.over_limit:
-                self._pause()
-                asyncio.get_running_loop().create_task(self._resume_when_relieved())
+        the in-flight limit needs the requests just started to run first.
+
+        The outbox holds what this read produces and writes it in one write before returning:
+        no ``call_soon`` per read, no loop step between a request and its answer.
+        """
+        outbox = self.outbox
+        outbox.holding = True
+        try:
+            if not self._handle_queued():
                 return
-            if self._unstarted and len(self._inflight) >= self._max_inflight:
-                self._unstarted = 0
-                self._pause()
-                asyncio.get_running_loop().call_soon(self._resume)
-                return
-            self._handle_event(events.popleft())
-        self.outbox.write_batch()  # this read's answers in one write, without a loop step
+        finally:
+            outbox.holding = False
+            outbox.write_batch()
         if self._paused:
             self._paused = False
             if self._transport is not None:
                 self._transport.resume_reading()
         if self._eof and self._ended is not None and not self._ended.done():
             self._ended.set_result(None)
+
+    def _handle_queued(self) -> bool:
+        """Handle ``_events`` until empty (``True``) or until reading must pause (``False``)."""
+        if self._decoder.framing == "ndjson":
+            self.outbox.frame = encode_ndjson
+        events = self._events
+        outbox = self.outbox
+        handle_body = self._handle_body_safely
+        while events:
+            if outbox.over_limit:
+                self._pause()
+                asyncio.get_running_loop().create_task(self._resume_when_relieved())
+                return False
+            if self._unstarted and len(self._inflight) >= self._max_inflight:
+                self._unstarted = 0
+                self._pause()
+                asyncio.get_running_loop().call_soon(self._resume)
+                return False
+            event = events.popleft()
+            if type(event) is Message:
+                handle_body(event.body)
+            else:
+                self._handle_event(event)
+        return True
 
     def _pause(self) -> None:
         if not self._paused:
@@ -304,7 +325,7 @@ class Connection:
         if method is None and "id" in message and ("result" in message or "error" in message):
             self._handle_response(message)
             return
-        if not isinstance(method, str) or not method.strip():
+        if type(method) is not str or (method not in self.methods and not method.strip()):
             self._reply_error(None, errors.invalid_request())
             return
         params = message.get("params")
@@ -312,7 +333,7 @@ class Connection:
             self._handle_notification(method, params)
             return
         request_id = message["id"]
-        if not _is_valid_id(request_id):
+        if type(request_id) is not int and not _is_valid_id(request_id):
             self._reply_error(None, errors.invalid_request())
             return
         self._handle_request(request_id, method, params)
@@ -338,14 +359,24 @@ class Connection:
         self._start(request_id, self._answer(request_id, handler, params))
 
     def _answer_now(self, request_id: Any, handler: Handler, params: Any) -> None:
-        """Run the handler up to its first ``await``; in the rare case it has one, a task
-        finishes it as any other request."""
-        answer = self._answer(request_id, handler, params)
+        """Run the handler up to its first ``await`` right here, without a wrapping coroutine;
+        in the rare case it awaits, a task finishes it as any other request."""
         try:
-            pending = answer.send(None)
-        except StopIteration:
+            work = cast(Coroutine[Any, Any, Any], handler(params))
+            pending = work.send(None)
+        except StopIteration as done:
+            self._deliver(request_id, done.value)
+        except RpcError as exc:
+            self._reply_error(request_id, exc)
+        except asyncio.CancelledError:  # as ``_complete`` answers it
+            self._reply_error(request_id, errors.request_cancelled())
+        except Exception:
+            log.exception("request %r failed", request_id)
+            self._reply_error(request_id, errors.internal_error())
+        else:
+            self._start(request_id, self._complete(request_id, _Continue(work, pending)))
             return
-        self._start(request_id, _Continue(answer, pending))
+        self._first_response_sent()
 
     def _start(self, request_id: Any, work: Awaitable[None]) -> None:
         key = _id_key(request_id)
@@ -377,8 +408,12 @@ class Connection:
         if self.refusing:  # checked again here: a shutdown earlier in the same read counts
             self._reply_error(request_id, errors.shutting_down())
             return
+        await self._complete(request_id, handler(params))
+
+    async def _complete(self, request_id: Any, work: Awaitable[Any]) -> None:
+        """Await the handler's work and answer with its result or error."""
         try:
-            result = await handler(params)
+            result = await work
         except RpcError as exc:
             self._reply_error(request_id, exc)
         except asyncio.CancelledError:
@@ -387,11 +422,17 @@ class Connection:
             log.exception("request %r failed", request_id)
             self._reply_error(request_id, errors.internal_error())
         else:
-            try:
-                self.outbox.send({"jsonrpc": "2.0", "id": request_id, "result": result})
-            except (TypeError, ValueError):
-                log.exception("result of request %r is not JSON", request_id)
-                self._reply_error(request_id, errors.internal_error())
+            self._deliver(request_id, result)
+        self._first_response_sent()
+
+    def _deliver(self, request_id: Any, result: Any) -> None:
+        try:
+            self.outbox.send({"jsonrpc": "2.0", "id": request_id, "result": result})
+        except (TypeError, ValueError):
+            log.exception("result of request %r is not JSON", request_id)
+            self._reply_error(request_id, errors.internal_error())
+
+    def _first_response_sent(self) -> None:
         if self.after_first_response is not None:
             hook, self.after_first_response = self.after_first_response, None
             hook()
@@ -479,13 +520,14 @@ class _Intake(asyncio.Protocol):
 
 
 class _Continue:
-    """Awaiting this finishes a coroutine that was started by hand and yielded ``pending``."""
+    """Awaiting this finishes a coroutine that was started by hand and yielded ``pending``;
+    its value is the coroutine's."""
 
-    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
         self._coro = coro
         self._pending = pending
 
-    def __await__(self) -> Generator[Any, Any, None]:
+    def __await__(self) -> Generator[Any, Any, Any]:
         coro, pending = self._coro, self._pending
         while True:
             try:
@@ -496,10 +538,10 @@ class _Continue:
             except BaseException as exc:  # cancellation: passed on to the coroutine
                 try:
                     pending = coro.throw(exc)
-                except StopIteration:
-                    return
+                except StopIteration as done:
+                    return done.value
             else:
                 try:
                     pending = coro.send(sent)
-                except StopIteration:
-                    return
+                except StopIteration as done:
+                    return done.value

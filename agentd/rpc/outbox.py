@@ -10,7 +10,15 @@ front door decides what merges, what a queued event weighs and how to encode one
 is dropped. While the backlog is over the hard limit, the connection stops reading stdin, which
 pushes the back-pressure to the client instead of buffering its requests.
 
-Event ``seq`` numbers are given when an event is encoded, so merged events leave no gaps.
+Snapshot events (the codec's ``superseding`` types: ``state.changed`` for the session API) are
+superseded rather than piled up: while one is still unwritten (in this loop step's batch, or
+queued behind a slow reader) and no other event has been sent after it, a later one of the same
+type takes its place, payload and timestamp. Responses may lie between them; other events may
+not, so events keep their order. A client that reads as fast as agentd writes sees every one;
+n pipelined ``session.create`` cost one snapshot per write instead of n snapshots of growing size.
+
+Event ``seq`` numbers are given when an event is encoded (or, for a snapshot waiting in the
+batch, when it takes its place there), so merged and superseded events leave no gaps.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import Any, Protocol
 
 from agentd import memory
 from agentd.rpc.sink import HIGH_WATER, ByteSink
-from agentd.wire import dumps
+from agentd.wire import dumps, encode_lsp, encode_ndjson
 
 log = logging.getLogger("agentd.rpc")
 
@@ -58,9 +66,17 @@ class EventCodec(Protocol):
         """A fast-path encoding of the whole message, or ``None`` for the generic encoder."""
         ...
 
+    @property
+    def superseding(self) -> frozenset[str]:
+        """Event types whose unwritten event a later one of the same type replaces (snapshots),
+        as long as no other event was sent in between."""
+        ...
+
 
 class PlainEvents:
     """The codec for payloads nobody describes: nothing merges, everything is kept."""
+
+    superseding: frozenset[str] = frozenset()
 
     @staticmethod
     def merge_key(type_: str, payload: dict[str, Any]) -> Hashable | None:
@@ -80,7 +96,7 @@ class PlainEvents:
 
 
 class _QueuedEvent:
-    __slots__ = ("key", "merger", "payload", "size", "timestamp", "type")
+    __slots__ = ("key", "merger", "payload", "queued", "seq", "size", "timestamp", "type")
 
     def __init__(
         self, type_: str, timestamp: str, payload: dict[str, Any], size: int, key: Hashable | None
@@ -91,6 +107,10 @@ class _QueuedEvent:
         self.size = size
         self.key = key
         self.merger: EventMerger | None = None
+        #: In the back-pressure queue (its ``size`` counts), else waiting in the batch.
+        self.queued = True
+        #: Given when it took its place in the batch; 0: given when it is encoded.
+        self.seq = 0
 
 
 class Outbox:
@@ -106,6 +126,7 @@ class Outbox:
     ) -> None:
         self._sink = sink
         self.codec: EventCodec = codec or PlainEvents()
+        self._superseding = self.codec.superseding
         self.frame = frame
         self._queue: collections.deque[bytes | _QueuedEvent] = collections.deque()
         self._queued_bytes = 0
@@ -123,6 +144,16 @@ class Outbox:
         self._idle.set()
         #: Frames written in this loop iteration; flushed together (one syscall, not one each).
         self._batch: list[bytes] = []
+        #: Snapshot events waiting unencoded in the batch (at these places, empty there), as
+        #: long as a later one may supersede them.
+        self._waiting: list[tuple[int, _QueuedEvent]] = []
+        #: The unwritten snapshot event a later one of its type would supersede.
+        self._supersedable: _QueuedEvent | None = None
+        #: The sink's vectored write, where it has one (pipes; tests' sinks may not).
+        self._writelines: Callable[[list[bytes]], None] | None = getattr(sink, "writelines", None)
+        #: Set while the connection handles a read: it calls ``write_batch`` when done, so the
+        #: batch needs no ``call_soon`` of its own.
+        self.holding = False
 
     # -- producers -------------------------------------------------------------------------
 
@@ -136,8 +167,24 @@ class Outbox:
 
     def send_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> None:
         """Queue an ``event`` notification; its ``seq`` is assigned when it is encoded."""
+        pending = self._supersedable
+        if pending is not None:
+            if pending.type == type_:
+                self._supersede(pending, timestamp, payload)
+                return
+            self._supersedable = None  # another event comes after it: it must stay as it is
+        snapshot = type_ in self._superseding
         if not self._queue and not self._backed_up():
-            self._write_soon(self._encode_event(type_, timestamp, payload))
+            if not snapshot:
+                self._write_soon(self._encode_event(type_, timestamp, payload))
+                return
+            item = _QueuedEvent(type_, timestamp, payload, 0, None)
+            item.queued = False
+            self._seq += 1
+            item.seq = self._seq
+            self._supersedable = item
+            self._waiting.append((len(self._batch), item))
+            self._write_soon(b"")  # its place in the batch; encoded when the batch is written
             return
         codec = self.codec
         key = codec.merge_key(type_, payload)
@@ -153,7 +200,20 @@ class Outbox:
                 self._update_relief()
                 return
         size = codec.size(type_, payload)
-        self._push(_QueuedEvent(type_, timestamp, payload, size, key), size)
+        item = _QueuedEvent(type_, timestamp, payload, size, key)
+        if snapshot:
+            self._supersedable = item
+        self._push(item, size)
+
+    def _supersede(self, item: _QueuedEvent, timestamp: str, payload: dict[str, Any]) -> None:
+        """``item``, not written yet, now stands for a later event of its type."""
+        if item.queued:
+            size = self.codec.size(item.type, payload)
+            self._queued_bytes += size - item.size
+            item.size = size
+            self._update_relief()
+        item.timestamp = timestamp
+        item.payload = payload
 
     # -- state -----------------------------------------------------------------------------
 
@@ -186,22 +246,63 @@ class Outbox:
         self._flush_batch()
 
     def _write_soon(self, frame: bytes) -> None:
-        if not self._batch:
+        if not self._batch and not self.holding:
             asyncio.get_running_loop().call_soon(self._flush_batch)
         self._batch.append(frame)
 
     def _flush_batch(self) -> None:
-        if self._batch:
-            data = b"".join(self._batch) if len(self._batch) > 1 else self._batch[0]
-            self._batch.clear()
+        batch = self._batch
+        if self._waiting:
+            self._flush_with_snapshot()
+        elif batch:
+            data = b"".join(batch) if len(batch) > 1 else batch[0]
+            batch.clear()
             self._sink.write(data)
+
+    def _flush_with_snapshot(self) -> None:
+        """Write the batch with the snapshot event waiting in it encoded in its place."""
+        batch, waiting = self._batch, self._waiting
+        pending = self._supersedable
+        if pending is not None and not pending.queued:
+            self._supersedable = None  # written now: nothing supersedes it any more
+        frames: list[bytes] = []
+        start = 0
+        for index, item in waiting:
+            frames += batch[start:index]
+            frames += self._encode_waiting(item)
+            start = index + 1
+        frames += batch[start:]
+        waiting.clear()
+        batch.clear()
+        if self._writelines is not None and len(frames) <= 64:
+            # a snapshot lists every session (~39 KB at 1,000): handed over in pieces, one
+            # vectored write, instead of copied twice more (framed, then joined)
+            self._writelines(frames)
+        else:
+            self._sink.write(b"".join(frames))
+
+    def _encode_waiting(self, item: _QueuedEvent) -> tuple[bytes, bytes]:
+        """A snapshot event that waited in the batch, with the ``seq`` it was given there: its
+        frame's head and body, or body and end, not joined."""
+        body = self.codec.body(item.type, item.timestamp, item.payload, item.seq)
+        if body is None:
+            return self._encode_event(item.type, item.timestamp, item.payload, item.seq), b""
+        if self.frame is encode_lsp:
+            return b"Content-Length: %d\r\n\r\n" % len(body), body
+        if self.frame is encode_ndjson:
+            return body, b"\n"
+        return self.frame(body), b""  # pragma: no cover - the two framings above are all
 
     def _backed_up(self) -> bool:
         return self._sink.buffered() >= HIGH_WATER
 
-    def _encode_event(self, type_: str, timestamp: str, payload: dict[str, Any]) -> bytes:
-        self._seq += 1
-        body = self.codec.body(type_, timestamp, payload, self._seq)
+    def _encode_event(
+        self, type_: str, timestamp: str, payload: dict[str, Any], seq: int = 0
+    ) -> bytes:
+        if not seq:
+            self._seq += 1
+            seq = self._seq
+        body = self.codec.body(type_, timestamp, payload, seq)
         if body is not None:
             return self.frame(body)
         return self.frame(
@@ -213,7 +314,7 @@ class Outbox:
                         "type": type_,
                         "timestamp": timestamp,
                         "payload": payload,
-                        "seq": self._seq,
+                        "seq": seq,
                     },
                 }
             )
@@ -253,6 +354,8 @@ class Outbox:
                 while self._queue and batch_bytes < BATCH_BYTES:
                     item = self._queue.popleft()
                     if isinstance(item, _QueuedEvent):
+                        if item is self._supersedable:
+                            self._supersedable = None
                         self._queued_bytes -= item.size
                         payload = item.payload if item.merger is None else item.merger.payload()
                         data = self._encode_event(item.type, item.timestamp, payload)

@@ -58,6 +58,11 @@ class PipeSink:
         if not self._transport.is_closing():
             self._transport.write(data)
 
+    def writelines(self, pieces: list[bytes]) -> None:
+        """One vectored write on uvloop (no join); the standard loop joins them."""
+        if not self._transport.is_closing():
+            self._transport.writelines(pieces)
+
     def buffered(self) -> int:
         return self._transport.get_write_buffer_size()
 

@@ -75,3 +75,60 @@ async def test_intake_answers_a_flood_past_the_in_flight_limit() -> None:
     await asyncio.sleep(0)
     answers = sink.messages()
     assert len(answers) == 1000 and all("result" in m for m in answers)
+
+
+class CountingSink(ListSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        super().write(data)
+
+
+async def test_instant_answers_and_errors_go_out_in_one_write_within_the_read() -> None:
+    from agentd.protocol.errors import RpcError
+
+    sink = CountingSink()
+    connection = Connection(None, sink, framing="ndjson")
+    gate = asyncio.Event()
+
+    async def ok(params: Any) -> Any:
+        return {"ok": True}
+
+    async def refuses(params: Any) -> Any:
+        raise RpcError(-32006, "not now", "invalid_state")
+
+    async def breaks(params: Any) -> Any:
+        raise ValueError("a bug")
+
+    async def cancelled(params: Any) -> Any:
+        raise asyncio.CancelledError
+
+    async def awaits(params: Any) -> Any:
+        await gate.wait()
+        return "later"
+
+    handlers = {"ok": ok, "refuses": refuses, "breaks": breaks, "cancelled": cancelled}
+    for name, handler in {**handlers, "awaits": awaits}.items():
+        connection.register(name, handler)
+        connection.instant_methods.add(name)
+    intake = connection.intake()
+    serving = asyncio.create_task(connection.serve())
+    await asyncio.sleep(0)
+    read = b"".join(request(i, name) for i, name in enumerate([*handlers, "awaits"], 1))
+    intake.data_received(read)
+    # no loop step yet: everything that could be answered is written, in one write
+    assert sink.writes == 1
+    by_id = {m["id"]: m for m in sink.messages()}
+    assert by_id[1]["result"] == {"ok": True}
+    assert by_id[2]["error"]["code"] == -32006
+    assert by_id[3]["error"]["code"] == -32603
+    assert by_id[4]["error"]["code"] == -32800
+    assert 5 not in by_id
+    gate.set()
+    await asyncio.sleep(0.01)
+    assert {m["id"]: m for m in sink.messages()}[5]["result"] == "later"
+    intake.eof_received()
+    await asyncio.wait_for(serving, 2.0)
