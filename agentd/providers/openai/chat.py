@@ -160,6 +160,24 @@ class ChatStreamMapper:
         return self._done
 
     def feed(self, event: str, data: Mapping[str, Any]) -> list[ProviderEvent]:
+        # Fast path for nearly every chunk of an answer: one choice whose delta is content
+        # alone (some servers repeat the role). Anything else takes the general path below,
+        # which gives the same events for these chunks too.
+        choices = data.get("choices")
+        if type(choices) is list and len(choices) == 1 and data.get("usage") is None:
+            choice = choices[0]
+            if type(choice) is dict and choice.get("finish_reason") is None:
+                delta = choice.get("delta")
+                index = choice.get("index")
+                if (
+                    type(delta) is dict
+                    and (len(delta) == 1 or (len(delta) == 2 and "role" in delta))
+                    and (index == 0 or index is None)
+                    and data.get("error") is None
+                ):
+                    content = delta.get("content")
+                    if type(content) is str:
+                        return [TextDelta(content)] if content else []
         error = data.get("error")
         if error is not None:
             body = data if isinstance(error, Mapping) else {"message": str(error)}
