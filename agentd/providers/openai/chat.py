@@ -152,12 +152,8 @@ class ChatStreamMapper:
         self._calls: dict[int, _PendingCall] = {}
         self._finish: FinishReason | None = None
         self._emitted_calls = False
-        self._done = False
-
-    @property
-    def done(self) -> bool:
-        """Chat streams end with ``[DONE]`` (the caller sees it), never with a chunk."""
-        return self._done
+        #: Chat streams end with ``[DONE]`` (the caller sees it), never with a chunk.
+        self.done = False
 
     def feed(self, event: str, data: Mapping[str, Any]) -> list[ProviderEvent]:
         # Fast path for nearly every chunk of an answer: one choice whose delta is content
@@ -205,7 +201,7 @@ class ChatStreamMapper:
         if self._emitted_calls and finish == "stop":
             finish = "tool_calls"  # some servers say "stop" after tool calls
         out.append(Done(finish))
-        self._done = True
+        self.done = True
         return out
 
     def _choice(self, choice: Mapping[str, Any], out: list[ProviderEvent]) -> None:
