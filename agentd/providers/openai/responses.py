@@ -254,7 +254,6 @@ class ResponsesStreamMapper:
         #: A plain attribute, not a property: the provider reads it after every event.
         self.done = False
 
-
     def feed(self, event: str, data: Mapping[str, Any]) -> list[ProviderEvent]:
         kind = data.get("type")
         if not isinstance(kind, str):
