@@ -274,6 +274,9 @@ class Turn:
         self._unsaved: list[str] = []
         self._unsaved_chars = 0
         self._saved_at = 0.0
+        #: The loop's clock, looked up once: ``asyncio.get_running_loop()`` costs a ``getpid``
+        #: system call per call on Python 3.11, and ``_journal_partial`` runs per streamed piece.
+        self._now = loop.time
 
     @property
     def messages(self) -> list[ChatMessage]:
@@ -524,7 +527,7 @@ class Turn:
         )
         self._round_text = []
         self._unsaved, self._unsaved_chars = [], 0
-        self._saved_at = asyncio.get_running_loop().time()
+        self._saved_at = self._now()
         reasoning: list[str] = []
         result = _Round()
         flow = host.flow
@@ -587,7 +590,7 @@ class Turn:
         """Batch streamed text into ``partial_text`` records (bounded: by size or by time)."""
         self._unsaved.append(text)
         self._unsaved_chars += len(text)
-        now = asyncio.get_running_loop().time()
+        now = self._now()
         if self._unsaved_chars < PARTIAL_BATCH_CHARS and now - self._saved_at < PARTIAL_BATCH_S:
             return
         record = self.host.record

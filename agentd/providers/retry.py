@@ -77,7 +77,7 @@ class RetryingProvider:
                 inner = self.inner.stream(request)
                 try:
                     async for event in inner:
-                        if isinstance(event, CONTENT_EVENTS):
+                        if not shown and isinstance(event, CONTENT_EVENTS):
                             shown = True
                         yield event
                 finally:

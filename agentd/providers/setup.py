@@ -47,6 +47,17 @@ def _seconds(table: Mapping[str, Any], key: str, where: str, default: float) -> 
     return float(value)
 
 
+def _coalesce(env: Mapping[str, str], table: Mapping[str, Any], where: str) -> bool:
+    """``AGENTD_OPENAI_COALESCE=0`` (or ``coalesce = false``): one chunk event per delta."""
+    raw = env.get("AGENTD_OPENAI_COALESCE")
+    if raw is not None:
+        return raw.strip().lower() not in ("0", "false", "no", "off")
+    value = table.get("coalesce", True)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.coalesce must be true or false")
+    return value
+
+
 def _attempts(table: Mapping[str, Any], where: str) -> int:
     value = table.get("max_attempts", 4)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
@@ -92,6 +103,7 @@ def openai_config(
         "project": env.get("OPENAI_PROJECT_ID") or _text(table, "project", where),
         "connect_timeout": _seconds(table, "connect_timeout", where, 10.0),
         "stall_timeout": _seconds(table, "stall_timeout", where, 120.0),
+        "coalesce": _coalesce(env, table, where),
     }
     return ProviderConfig(
         "openai", OPENAI_FACTORY, options, model or "", _attempts(table, where)

@@ -3,8 +3,12 @@
 Bytes in, events out, no sockets: every streaming provider feeds its response body here. Goals, in
 the spirit of ``agentd.wire.lsp``:
 
-* O(n) whatever the split: the search for a line end resumes where the previous one stopped, so
-  a body fed one byte at a time is never rescanned, and consumed lines are cut off once per feed.
+* Fast on the common stream: a model answer is thousands of small ``data:`` events, and this
+  decoder sits on the path of every one. Each ``feed`` works in bulk with bytes methods (line
+  ends normalised to LF with two ``replace`` calls, only when a CR is present; lines cut with one
+  ``split``), so the Python work per event is a few comparisons and the event itself.
+* O(n) whatever the split: only the unterminated last line is kept between feeds, in a
+  ``bytearray`` that grows in place, so a body fed one byte at a time is never rescanned.
 * Bounded memory on hostile input: a line longer than ``max_line_size`` (or an event whose data
   outgrows ``max_event_size``) becomes one :class:`SseError`; its bytes are dropped as they
   arrive and the rest of that event is skipped, so one bad event never costs more than the limit.
@@ -14,12 +18,12 @@ the spirit of ``agentd.wire.lsp``:
 Deviations from the browser algorithm, both deliberate: an event still pending at end of stream
 (its blank line never came) is delivered by :meth:`SseDecoder.eof`, because an HTTP body that
 ends is complete; and ``retry:`` is parsed away but not reported (we never reconnect a stream).
-The decoder's output depends only on the stream, never on how it was split into ``feed`` calls.
+The decoder's output depends only on the stream, never on how it was split into ``feed`` calls
+(an over-long line is an error whether it arrives whole or in pieces).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
@@ -37,14 +41,14 @@ __all__ = [
 DEFAULT_MAX_LINE_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_MAX_EVENT_SIZE: Final = 32 * 1024 * 1024
 
-_EOL: Final = re.compile(rb"[\r\n]")
 _BOM: Final = b"\xef\xbb\xbf"
 _CR: Final = 0x0D
 _LF: Final = 0x0A
 _COLON: Final = 0x3A
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs 0.44 µs against 0.13 µs, once per event.
+@dataclass(slots=True)
 class SseEvent:
     """One dispatched event: ``data`` lines joined with ``\\n``; ``event`` defaults to
     ``message``; ``id`` is the last event id seen so far (it persists across events)."""
@@ -76,15 +80,14 @@ class SseDecoder:
             raise ValueError("max_line_size and max_event_size must be >= 1")
         self._max_line = max_line_size
         self._max_event = max_event_size
-        self._buf = bytearray()
-        self._scan = 0  # where the line-end search resumes in _buf
+        self._buf = bytearray()  # the unterminated last line, line ends already LF
         self._start = True  # before the first bytes (a BOM may come)
-        self._skip_lf = False  # the last line ended with CR: a following LF belongs to it
+        self._skip_lf = False  # the last bytes were a CR: a following LF belongs to it
         self._discard = False  # dropping the rest of an over-long line
         self._poisoned = False  # the current event broke a limit: drop it at its blank line
         self._data: list[bytes] = []
         self._data_size = 0
-        self._event = b""
+        self._event = "message"
         self._last_id = ""
 
     @property
@@ -95,33 +98,59 @@ class SseDecoder:
     def feed(self, data: bytes) -> list[SseItem]:
         """Consume the next piece of the body; return the events it completes."""
         out: list[SseItem] = []
+        if self._start:
+            if not data:
+                return out
+            # Hold back a possible BOM prefix until it is known whole.
+            data = bytes(self._buf) + data
+            if len(data) < len(_BOM) and _BOM.startswith(data):
+                self._buf[:] = data
+                return out
+            self._buf.clear()
+            self._start = False
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :]
+        if self._skip_lf and data:
+            self._skip_lf = False
+            if data[0] == _LF:
+                data = data[1:]
         if not data:
             return out
-        if self._start:
-            # Hold back a possible BOM prefix until it is known whole.
-            self._buf += data
-            if len(self._buf) < len(_BOM) and _BOM.startswith(self._buf):
+        if b"\r" in data:  # CRLF and CR become LF; a CR at the end may pair with the next LF
+            self._skip_lf = data[-1] == _CR
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if self._discard:
+            cut = data.find(b"\n")
+            if cut < 0:
                 return out
-            self._start = False
-            if self._buf.startswith(_BOM):
-                del self._buf[: len(_BOM)]
-            data = b""
-        elif self._discard:
-            data = self._drop_line(data)
-        self._buf += data
-        self._drain(out)
+            self._discard = False
+            data = data[cut + 1 :]
+        buf = self._buf
+        lines = data.split(b"\n")
+        rest = lines.pop()  # after the last LF: the next unterminated line (maybe empty)
+        if lines:
+            if buf:
+                buf += lines[0]
+                lines[0] = bytes(buf)
+                buf.clear()
+            if len(data) + len(lines[0]) > self._max_line:  # a whole line may be over the limit
+                self._checked_lines(lines, out)
+            else:
+                self._lines(lines, out)
+        buf += rest
+        if len(buf) > self._max_line:
+            self._too_long(out)
+            buf.clear()
+            self._discard = True
         return out
 
     def eof(self) -> list[SseItem]:
         """End of the body: the last line and event count even without their line ends."""
         out: list[SseItem] = []
-        if self._start and self._buf:  # only ever a partial BOM: ordinary bytes after all
-            self._start = False
         if self._buf and not self._discard:
-            self._line(bytes(self._buf), out)
-        self._dispatch(out)
+            self._lines([bytes(self._buf)], out)
+        self._lines([b""], out)  # dispatch what is pending
         self._buf.clear()
-        self._scan = 0
         self._start = True
         self._skip_lf = self._discard = self._poisoned = False
         self._last_id = ""
@@ -129,90 +158,66 @@ class SseDecoder:
 
     # -- lines -------------------------------------------------------------------------------
 
-    def _drop_line(self, data: bytes) -> bytes:
-        """In discard mode: drop ``data`` up to its first line end; return what follows."""
-        m = _EOL.search(data)
-        if m is None:
-            return b""
-        self._discard = False
-        end = m.end()
-        if data[m.start()] == _CR:
-            if end < len(data):
-                if data[end] == _LF:
-                    end += 1
-            else:
-                self._skip_lf = True
-        return data[end:]
-
-    def _drain(self, out: list[SseItem]) -> None:
-        buf = self._buf
-        pos = 0
-        if self._skip_lf and buf:
-            if buf[0] == _LF:
-                pos = 1
-            self._skip_lf = False
-        scan = max(self._scan, pos)
-        search = _EOL.search
-        while True:
-            m = search(buf, scan)
-            if m is None:
-                break
-            end = m.start()
-            self._line(bytes(buf[pos:end]), out)
-            nxt = end + 1
-            if buf[end] == _CR:
-                if nxt < len(buf):
-                    if buf[nxt] == _LF:
-                        nxt += 1
-                else:
-                    self._skip_lf = True
-            pos = scan = nxt
-        if pos:
-            del buf[:pos]  # one cut per feed: O(1)-ish at the front of a bytearray
-        self._scan = len(buf)
-        if len(buf) > self._max_line:
-            out.append(SseError(f"line longer than {self._max_line} bytes; event dropped"))
-            self._poisoned = True
-            buf.clear()
-            self._scan = 0
-            self._discard = True
-
-    def _line(self, line: bytes, out: list[SseItem]) -> None:
-        if not line:
-            self._dispatch(out)
-            return
-        if line[0] == _COLON:
-            return  # a comment: keep-alives look like this
-        name, colon, value = line.partition(b":")
-        if colon and value[:1] == b" ":
-            value = value[1:]
-        if self._poisoned:
-            return
-        if name == b"data":
-            self._data_size += len(value) + 1
-            if self._data_size > self._max_event:
-                out.append(SseError(f"event data longer than {self._max_event} bytes; dropped"))
-                self._poisoned = True
-                self._data.clear()
-                self._data_size = 0
-                return
-            self._data.append(value)
-        elif name == b"event":
-            self._event = value
-        elif name == b"id" and b"\0" not in value:
-            self._last_id = value.decode("utf-8", "replace")
-        # "retry" and unknown fields: ignored
-
-    def _dispatch(self, out: list[SseItem]) -> None:
-        if self._data and not self._poisoned:
-            out.append(
-                SseEvent(
-                    self._event.decode("utf-8", "replace") or "message",
-                    b"\n".join(self._data).decode("utf-8", "replace"),
-                    self._last_id,
-                )
-            )
+    def _too_long(self, out: list[SseItem]) -> None:
+        out.append(SseError(f"line longer than {self._max_line} bytes; event dropped"))
+        self._poisoned = True
         self._data.clear()
         self._data_size = 0
-        self._event = b""
-        self._poisoned = False
+
+    def _checked_lines(self, lines: list[bytes], out: list[SseItem]) -> None:
+        """``_lines`` for a feed that may hold a complete line over the limit (rare)."""
+        start = 0
+        for index, line in enumerate(lines):
+            if len(line) > self._max_line:
+                self._lines(lines[start:index], out)
+                self._too_long(out)
+                start = index + 1
+        self._lines(lines[start:], out)
+
+    def _lines(self, lines: list[bytes], out: list[SseItem]) -> None:
+        """Complete lines (no line ends) in order. The common ``data:`` and blank lines are
+        handled inline; the state lives in locals and is stored back once."""
+        data = self._data
+        size = self._data_size
+        poisoned = self._poisoned
+        for line in lines:
+            if not line:  # a blank line dispatches the event
+                if data:
+                    if not poisoned:
+                        raw = data[0] if len(data) == 1 else b"\n".join(data)
+                        text = raw.decode("utf-8", "replace")
+                        out.append(SseEvent(self._event, text, self._last_id))
+                    data.clear()
+                size = 0
+                self._event = "message"
+                poisoned = False
+                continue
+            if line[0] == _COLON:
+                continue  # a comment: keep-alives look like this
+            if poisoned:
+                continue
+            if line.startswith(b"data:"):
+                value = line[6:] if line[5:6] == b" " else line[5:]
+            else:
+                name, colon, value = line.partition(b":")
+                if colon and value[:1] == b" ":
+                    value = value[1:]
+                if name == b"event":
+                    self._event = value.decode("utf-8", "replace") or "message"
+                    continue
+                if name == b"id":
+                    if b"\0" not in value:
+                        self._last_id = value.decode("utf-8", "replace")
+                    continue
+                if name != b"data":
+                    continue  # "retry" and unknown fields: ignored
+            size += len(value) + 1
+            if size > self._max_event:
+                out.append(SseError(f"event data longer than {self._max_event} bytes; dropped"))
+                poisoned = True
+                data.clear()
+                size = 0
+                continue
+            data.append(value)
+        self._data_size = size
+        self._poisoned = poisoned

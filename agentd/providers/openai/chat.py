@@ -152,14 +152,28 @@ class ChatStreamMapper:
         self._calls: dict[int, _PendingCall] = {}
         self._finish: FinishReason | None = None
         self._emitted_calls = False
-        self._done = False
-
-    @property
-    def done(self) -> bool:
-        """Chat streams end with ``[DONE]`` (the caller sees it), never with a chunk."""
-        return self._done
+        #: Chat streams end with ``[DONE]`` (the caller sees it), never with a chunk.
+        self.done = False
 
     def feed(self, event: str, data: Mapping[str, Any]) -> list[ProviderEvent]:
+        # Fast path for nearly every chunk of an answer: one choice whose delta is content
+        # alone (some servers repeat the role). Anything else takes the general path below,
+        # which gives the same events for these chunks too.
+        choices = data.get("choices")
+        if type(choices) is list and len(choices) == 1 and data.get("usage") is None:
+            choice = choices[0]
+            if type(choice) is dict and choice.get("finish_reason") is None:
+                delta = choice.get("delta")
+                index = choice.get("index")
+                if (
+                    type(delta) is dict
+                    and (len(delta) == 1 or (len(delta) == 2 and "role" in delta))
+                    and (index == 0 or index is None)
+                    and data.get("error") is None
+                ):
+                    content = delta.get("content")
+                    if type(content) is str:
+                        return [TextDelta(content)] if content else []
         error = data.get("error")
         if error is not None:
             body = data if isinstance(error, Mapping) else {"message": str(error)}
@@ -187,7 +201,7 @@ class ChatStreamMapper:
         if self._emitted_calls and finish == "stop":
             finish = "tool_calls"  # some servers say "stop" after tool calls
         out.append(Done(finish))
-        self._done = True
+        self.done = True
         return out
 
     def _choice(self, choice: Mapping[str, Any], out: list[ProviderEvent]) -> None:

@@ -23,8 +23,7 @@ class StreamMapper(Protocol):
     final events, ``Done`` last; it raises ``ProviderError`` if the stream stopped short.
     """
 
-    @property
-    def done(self) -> bool: ...
+    done: bool
 
     def feed(self, event: str, data: Mapping[str, Any]) -> list[ProviderEvent]: ...
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
 from agentd import __version__
-from agentd.providers.base import ModelRequest, ProviderError, ProviderEvent
+from agentd.providers.base import ModelRequest, ProviderError, ProviderEvent, TextDelta
 from agentd.providers.http_errors import HttpProviderError, redact
+from agentd.providers.jsonload import FAST, fast_loads, long_digit_run
 from agentd.providers.openai.chat import ChatStreamMapper, MaxTokensField, build_chat_body
 from agentd.providers.openai.common import StreamMapper
 from agentd.providers.openai.errors import status_error, stream_error
@@ -50,6 +51,8 @@ _ERROR_BODY_LIMIT: Final = 64 * 1024
 #: this long or this many bytes, so the connection can be reused; past that it is closed.
 _DRAIN_SECONDS: Final = 0.2
 _DRAIN_BYTES: Final = 64 * 1024
+#: Bytes of one read kept to look for a long digit run across the next (see ``jsonload``).
+_DIGIT_TAIL: Final = 18
 
 
 def warm() -> None:
@@ -80,7 +83,9 @@ class OpenAIProvider:
     included) before the request fails with kind ``timeout``. ``headers`` are sent with every
     request (OpenRouter's ``HTTP-Referer``, a proxy's key). ``max_tokens_field`` names the Chat
     Completions length limit (default: ``max_completion_tokens`` for OpenAI, ``max_tokens`` for
-    other servers, which often know only that one).
+    other servers, which often know only that one). ``coalesce``: text deltas that arrive in one
+    network read are yielded as one (fewer, larger chunk events; no delta waits for a later read);
+    off, every upstream delta is its own event.
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class OpenAIProvider:
         stall_timeout: float = 120.0,
         headers: Mapping[str, str] | None = None,
         max_tokens_field: MaxTokensField | None = None,
+        coalesce: bool = True,
     ) -> None:
         if wire not in (None, "responses", "chat"):
             raise ValueError(f"wire must be 'responses' or 'chat', not {wire!r}")
@@ -106,6 +112,7 @@ class OpenAIProvider:
         self.wire: Wire = wire or default_wire(self.base_url)
         self.connect_timeout = connect_timeout
         self.stall_timeout = stall_timeout
+        self.coalesce = coalesce
         is_openai = urlsplit(self.base_url).hostname == _OPENAI_HOST
         self._max_tokens_field: MaxTokensField = max_tokens_field or (
             "max_completion_tokens" if is_openai else "max_tokens"
@@ -208,47 +215,29 @@ class OpenAIProvider:
         self, chunks: AsyncIterator[bytes], mapper: StreamMapper, where: str
     ) -> AsyncGenerator[ProviderEvent, None]:
         decoder = SseDecoder()
-        saw_done = False
+        batch = _Batch(mapper, where, self.coalesce)
+        tail = b""  # the end of the previous read: a digit run may straddle two reads
         async for chunk in chunks:
-            for item in decoder.feed(chunk):
-                events = self._decode(item, mapper, where)
-                if events is None:
-                    saw_done = True
-                    break
-                for event in events:
-                    yield event
-                if mapper.done:
-                    break
-            if saw_done or mapper.done:
+            if batch.fast and long_digit_run(tail + chunk):
+                batch.fast = False  # exact integers from here on: the stdlib decodes
+            tail = chunk[-_DIGIT_TAIL:]
+            items = decoder.feed(chunk)
+            if not items:
+                continue
+            for event in batch.map(items):
+                yield event
+            if batch.error is not None:
+                raise batch.error
+            if batch.saw_done or mapper.done:
                 await _drain(chunks)
                 break
         else:
-            for item in decoder.eof():
-                events = self._decode(item, mapper, where)
-                if events is None:
-                    saw_done = True
-                    break
-                for event in events:
-                    yield event
-        for event in mapper.end(saw_done):
+            for event in batch.map(decoder.eof()):
+                yield event
+            if batch.error is not None:
+                raise batch.error
+        for event in mapper.end(batch.saw_done):
             yield event
-
-    def _decode(
-        self, item: SseItem, mapper: StreamMapper, where: str
-    ) -> list[ProviderEvent] | None:
-        """One SSE event's provider events; ``None`` for the ``[DONE]`` sentinel. Oversized and
-        malformed events are skipped (logged, never raised): one bad line must not end a turn."""
-        if isinstance(item, SseError):
-            log.warning("skipped an oversized event from %s: %s", where, item.detail)
-            return []
-        if item.data == "[DONE]":
-            return None
-        try:
-            data = json.loads(item.data)
-        except ValueError:
-            log.debug("skipped a malformed event from %s", where)
-            return []
-        return mapper.feed(item.event, data) if isinstance(data, dict) else []
 
     async def _check_response(self, response: httpx.Response, where: str) -> None:
         """Raise the typed error for a refused request or a body that is not an event stream."""
@@ -337,6 +326,71 @@ async def _read_limited(response: httpx.Response) -> bytes:
         if size >= _ERROR_BODY_LIMIT:
             break
     return b"".join(parts)[:_ERROR_BODY_LIMIT]
+
+
+class _Batch:
+    """The SSE events of one network read as provider events, mapped in one go.
+
+    Oversized and malformed events are skipped (logged, never raised): one bad line must not end
+    a turn. Reading stops at ``[DONE]`` (``saw_done``) or when the mapper is done. An error the
+    server reported mid-stream is kept in ``error`` and raised by the caller after the events
+    before it have been yielded, so partial text is never lost. With ``coalesce``, consecutive
+    text deltas of the read become one (they arrived together: none waits for a later read).
+    """
+
+    __slots__ = ("coalesce", "error", "fast", "mapper", "saw_done", "where")
+
+    def __init__(self, mapper: StreamMapper, where: str, coalesce: bool) -> None:
+        self.mapper = mapper
+        self.where = where
+        self.coalesce = coalesce
+        self.fast = FAST  # orjson may decode (no long digit run seen yet)
+        self.saw_done = False
+        self.error: ProviderError | None = None
+
+    def map(self, items: list[SseItem]) -> list[ProviderEvent]:
+        out: list[ProviderEvent] = []
+        feed = self.mapper.feed
+        decode = fast_loads if self.fast else json.loads
+        for item in items:
+            if isinstance(item, SseError):
+                log.warning("skipped an oversized event from %s: %s", self.where, item.detail)
+                continue
+            if item.data == "[DONE]":
+                self.saw_done = True
+                break
+            try:
+                data = decode(item.data)
+            except ValueError:
+                log.debug("skipped a malformed event from %s", self.where)
+                continue
+            if not isinstance(data, dict):
+                continue
+            try:
+                out += feed(item.event, data)
+            except ProviderError as exc:
+                self.error = exc
+                break
+            if self.mapper.done:
+                break
+        return _coalesce(out) if self.coalesce and len(out) > 1 else out
+
+
+def _coalesce(events: list[ProviderEvent]) -> list[ProviderEvent]:
+    """Runs of consecutive text deltas joined into one each; every other event as it was."""
+    out: list[ProviderEvent] = []
+    run: list[str] = []
+    for event in events:
+        if type(event) is TextDelta:
+            run.append(event.text)
+            continue
+        if run:
+            out.append(TextDelta("".join(run)))
+            run = []
+        out.append(event)
+    if run:
+        out.append(TextDelta("".join(run)))
+    return out
 
 
 async def _drain(chunks: AsyncIterator[bytes]) -> None:

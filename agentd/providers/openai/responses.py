@@ -251,10 +251,8 @@ class ResponsesStreamMapper:
         self._reasoning_part: tuple[object, object] | None = None
         self._calls = 0
         self._finish: FinishReason | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._finish is not None
+        #: A plain attribute, not a property: the provider reads it after every event.
+        self.done = False
 
     def feed(self, event: str, data: Mapping[str, Any]) -> list[ProviderEvent]:
         kind = data.get("type")
@@ -342,6 +340,7 @@ class ResponsesStreamMapper:
             if isinstance(details, Mapping):
                 finish = _INCOMPLETE.get(_str(details.get("reason")), finish)
         self._finish = finish
+        self.done = True
         return out
 
 

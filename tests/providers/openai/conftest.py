@@ -39,6 +39,8 @@ async def make_provider(server: FakeServer) -> AsyncIterator[Callable[..., OpenA
             "wire": wire,
             "connect_timeout": 2.0,
             "stall_timeout": 5.0,
+            # exact event sequences: one event per delta, whatever the reads (tested on its own)
+            "coalesce": False,
         }
         options.update(kwargs)
         provider = OpenAIProvider(**options)

@@ -34,6 +34,9 @@ def _env(tmp_path: Path, server: FakeServer, wire: str, **extra: str) -> dict[st
         OPENAI_BASE_URL=server.base_url,
         AGENTD_OPENAI_API=wire,
         AGENTD_OPENAI_MODEL="gpt-4.1-mini",
+        # exact event sequences: one chunk per delta, whatever the reads (coalescing is tested
+        # on its own)
+        AGENTD_OPENAI_COALESCE="0",
     )
     env.update(extra)
     return env
@@ -328,3 +331,19 @@ async def test_a_bad_config_file_never_stops_the_daemon(
         assert (await client.call("session.create"))["state"]["provider"] == "scripted"
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("wire", WIRES)
+async def test_coalesced_deltas_carry_the_whole_answer(
+    wire: str, server: FakeServer, spawn: Spawn, tmp_path: Path
+) -> None:
+    """With coalescing (the default), deltas read together become fewer chunk events; the
+    answer and every other event are the same."""
+    body = fixture(f"{wire}_plain.sse")
+    server.queue(Reply(body=body, chunk_size=len(body)))
+    client = await spawn(_env(tmp_path, server, wire, AGENTD_OPENAI_COALESCE="1"))
+    _, events = await turn(client, "say hello")
+    chunks = [e for e in events if e["type"] == "session.stream.chunk"]
+    assert answer_text(events) == "Hello, world!"
+    assert 1 <= len(chunks) <= 3
+    assert [e["type"] for e in terminal_events(events)] == ["session.completed"]

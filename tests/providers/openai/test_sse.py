@@ -196,3 +196,108 @@ def test_one_byte_at_a_time_is_linear() -> None:
     for i in range(len(body)):
         out += decoder.feed(body[i : i + 1])
     assert out == [SseEvent("message", "z" * 200_000)]
+
+
+# -- adversarial input: an oracle that decodes the whole body at once ---------------------------
+
+
+def oracle(data: bytes, max_line: int, max_event: int) -> list[SseItem]:
+    """The format's algorithm on the whole body: line ends normalised, one line at a time."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the body ended with a line end: no unterminated last line
+    out: list[SseItem] = []
+    event, parts, size, poisoned, last_id = "message", [], 0, False, ""
+    for line in [*lines, b""]:
+        if len(line) > max_line:
+            out.append(SseError(f"line longer than {max_line} bytes; event dropped"))
+            parts, size, poisoned = [], 0, True
+            continue
+        if not line:
+            if parts and not poisoned:
+                out.append(SseEvent(event, b"\n".join(parts).decode("utf-8", "replace"), last_id))
+            event, parts, size, poisoned = "message", [], 0, False
+            continue
+        if line.startswith(b":") or poisoned:
+            continue
+        name, colon, value = line.partition(b":")
+        if colon and value.startswith(b" "):
+            value = value[1:]
+        if name == b"event":
+            event = value.decode("utf-8", "replace") or "message"
+        elif name == b"id" and b"\0" not in value:
+            last_id = value.decode("utf-8", "replace")
+        elif name == b"data":
+            size += len(value) + 1
+            if size > max_event:
+                out.append(SseError(f"event data longer than {max_event} bytes; dropped"))
+                parts, size, poisoned = [], 0, True
+            else:
+                parts.append(value)
+    return out
+
+
+_piece = st.sampled_from(
+    [b"data: ", b"data:", b"data", b"event: ", b"id: ", b"retry: 1", b": c", b":", b"x", b"yz",
+     b"\r", b"\n", b"\r\n", b"\n\n", b"\0", b"\xff", b"\xef\xbb\xbf", b"\xc3", b"\xa9", b" ",
+     b"0123456789", b"{}", b"[DONE]"]
+)  # fmt: skip
+_adversarial = st.lists(_piece | st.binary(max_size=8), max_size=60).map(b"".join)
+_cuts = st.lists(st.integers(min_value=0, max_value=500), max_size=12)
+_limits = st.sampled_from([(4, 6), (8, 12), (16, 24), (64, 64), (1000, 1000)])
+
+
+@given(_adversarial, _cuts, _limits)
+@settings(max_examples=400)
+def test_adversarial_input_matches_the_oracle_whatever_the_split(
+    data: bytes, cuts: list[int], limits: tuple[int, int]
+) -> None:
+    max_line, max_event = limits
+    expected = oracle(data, max_line, max_event)
+    make = lambda: SseDecoder(max_line_size=max_line, max_event_size=max_event)  # noqa: E731
+    assert decode(data, decoder=make()) == expected
+    assert decode(*split_at(data, cuts), decoder=make()) == expected
+
+
+@given(_adversarial, _limits)
+@settings(max_examples=100)
+def test_adversarial_input_byte_at_a_time(data: bytes, limits: tuple[int, int]) -> None:
+    max_line, max_event = limits
+    decoder = SseDecoder(max_line_size=max_line, max_event_size=max_event)
+    pieces = [data[i : i + 1] for i in range(len(data))]
+    assert decode(*pieces, decoder=decoder) == oracle(data, max_line, max_event)
+
+
+@given(
+    st.integers(min_value=1, max_value=50),
+    st.integers(min_value=0, max_value=400),
+    st.sampled_from([b"\n", b"\r", b"\r\n"]),
+    _cuts,
+)
+def test_a_huge_line_is_one_error_whole_or_split(
+    limit: int, extra: int, eol: bytes, cuts: list[int]
+) -> None:
+    max_line = 20 + limit  # the other lines fit
+    line = b"data: " + b"h" * (max_line - 5 + extra)
+    body = b"data: ok\n\n" + line + eol + b"data: same event\n" + eol + b"data: next\n\n"
+    expected = [
+        SseEvent("message", "ok"),
+        SseError(f"line longer than {max_line} bytes; event dropped"),
+        SseEvent("message", "next"),
+    ]
+    assert decode(body, decoder=SseDecoder(max_line_size=max_line)) == expected
+    assert decode(*split_at(body, cuts), decoder=SseDecoder(max_line_size=max_line)) == expected
+
+
+def test_a_line_over_the_limit_is_an_error_even_when_it_arrives_whole() -> None:
+    """It used to be one only when split across reads: now the split never matters."""
+    body = b"data: " + b"x" * 20 + b"\n\ndata: ok\n\n"
+    small = {"max_line_size": 16, "max_event_size": 24}
+    error = SseError("line longer than 16 bytes; event dropped")
+    assert decode(body, decoder=SseDecoder(**small)) == [error, SseEvent("message", "ok")]
+    assert decode(body[:25], body[25:], decoder=SseDecoder(**small)) == [
+        error,
+        SseEvent("message", "ok"),
+    ]
