@@ -8,14 +8,13 @@ answers themselves). ``malloc_trim(0)`` returns the free pages. It walks the hea
 in a worker thread (ctypes releases the GIL), at most once per ``DELAY`` seconds, and only
 after something announced that it freed a lot (``note_freed``).
 
-Elsewhere (not glibc), this module does nothing.
+Elsewhere (not glibc), this module does nothing. ``ctypes`` is imported on the first trim, not
+at start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import functools
 import logging
 import sys
@@ -37,9 +36,10 @@ _scheduled_on: asyncio.AbstractEventLoop | None = None
 def _malloc_trim() -> Callable[[], object] | None:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # here: ~5 ms of import that the daemon's start need not pay
+
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own symbols: glibc's, if linked
     except (OSError, AttributeError):  # musl or another libc: nothing to call
         return None
     trim.argtypes = [ctypes.c_size_t]
