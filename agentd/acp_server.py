@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from typing import TYPE_CHECKING, Any
 
 from agentd.acp.connection import AcpConnection
@@ -30,7 +29,8 @@ from agentd.server import (
     build_manager,
     end_tool_processes,
     load_providers,
-    take_stdio,
+    prepare_process,
+    run_loop,
 )
 
 if TYPE_CHECKING:
@@ -120,16 +120,5 @@ async def run_acp(settings: Settings, in_fd: int, out_fd: int) -> int:
 
 def serve_acp(settings: Settings) -> int:
     """Run ``agentd acp`` on this process's stdin/stdout; returns the exit code."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, settings.log_level, logging.WARNING),
-        format="agentd %(levelname)s %(name)s: %(message)s",
-    )
-    from agentd.text import RedactingFilter
-    from agentd.tools.lifeline import become_subreaper
-
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
-    in_fd, out_fd = take_stdio()
-    become_subreaper()
-    return asyncio.run(run_acp(settings, in_fd, out_fd))
+    in_fd, out_fd = prepare_process(settings)
+    return run_loop(run_acp(settings, in_fd, out_fd))

@@ -22,7 +22,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from agentd import __version__
@@ -346,23 +346,35 @@ def _now() -> str:
 
 def serve(settings: Settings) -> int:
     """Run the daemon on this process's stdin/stdout until it exits; returns the exit code."""
+    in_fd, out_fd = prepare_process(settings)
+    return run_loop(_serve(settings, in_fd, out_fd))
+
+
+def prepare_process(settings: Settings) -> tuple[int, int]:
+    """What every front door does before its loop starts: logs go to stderr, redacted; stdin
+    and stdout are taken over for the protocol (their fds returned); the process becomes a
+    subreaper, so a tool's escaped grandchildren are re-parented to it, not to init."""
     logging.basicConfig(
         stream=sys.stderr,
         level=getattr(logging, settings.log_level, logging.WARNING),
         format="agentd %(levelname)s %(name)s: %(message)s",
     )
     from agentd.text import RedactingFilter
+    from agentd.tools.lifeline import become_subreaper
 
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())  # no secret reaches the logs either
     in_fd, out_fd = take_stdio()
-    from agentd.tools.lifeline import become_subreaper
+    become_subreaper()
+    return in_fd, out_fd
 
-    become_subreaper()  # a tool's escaped grandchildren are re-parented to us, not to init
+
+def run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run ``main`` to its end on the fastest loop available (``loop_factory``)."""
     factory = loop_factory()
     log.debug("event loop: %s", "asyncio" if factory is None else factory.__module__)
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_serve(settings, in_fd, out_fd))
+        return runner.run(main)
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

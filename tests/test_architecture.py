@@ -9,6 +9,22 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "agentd"
 
+#: What a front door's projection of the core (``api``, ``acp``) may import.
+PROJECTION = {
+    "text",
+    "memory",
+    "rpc",
+    "protocol",
+    "core",
+    "providers",
+    "tools",
+    "store",
+    "tokens",
+    "config",
+    "clock",
+    "wire",
+}
+
 #: What each layer may import from agentd (itself always). Top-level modules (cli, server, …)
 #: may import anything.
 ALLOWED: dict[str, set[str]] = {
@@ -34,36 +50,9 @@ ALLOWED: dict[str, set[str]] = {
         "text",
         "memory",
     },
-    "api": {
-        "text",
-        "memory",
-        "rpc",
-        "protocol",
-        "core",
-        "providers",
-        "tools",
-        "store",
-        "tokens",
-        "config",
-        "clock",
-        "wire",
-    },
+    "api": PROJECTION,
     # the second front door (ACP): a projection like ``api``, whose error mapping it reuses
-    "acp": {
-        "api",
-        "memory",
-        "text",
-        "rpc",
-        "protocol",
-        "core",
-        "providers",
-        "tools",
-        "store",
-        "tokens",
-        "config",
-        "clock",
-        "wire",
-    },
+    "acp": PROJECTION | {"api"},
 }
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from agentd.rpc.connection import Connection
 
-from .test_connection_limits import ListSink, pings
+from .sinks import ListSink
+from .test_connection_limits import pings
 
 
 def request(request_id: int, method: str) -> bytes:

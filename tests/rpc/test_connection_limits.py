@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from agentd.rpc.connection import Connection
-
-
-class ListSink:
-    """A ByteSink that keeps every write (never backed up)."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def buffered(self) -> int:
-        return 0
-
-    async def drain(self) -> None:
-        return None
-
-    async def aclose(self, timeout: float) -> None:
-        return None
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in bytes(self.data).splitlines()]
+from tests.rpc.sinks import ListSink
 
 
 def pings(method: str, count: int, first_id: int = 1) -> bytes:

@@ -8,41 +8,12 @@ their order and ``seq`` has no gaps.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from agentd.api.chunks import ReferenceEventCodec
 from agentd.rpc.outbox import Outbox
 from agentd.wire import encode_ndjson
-
-
-class Sink:
-    """A ByteSink whose backlog the test sets (``backlog`` bytes still unread by the client)."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.backlog = 0
-        self.writable = asyncio.Event()
-        self.writable.set()
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def buffered(self) -> int:
-        return self.backlog
-
-    async def drain(self) -> None:
-        await self.writable.wait()
-
-    async def aclose(self, timeout: float) -> None:
-        return None
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in bytes(self.data).splitlines()]
+from tests.rpc.sinks import ListSink
 
 
 def snapshot(reason: str, ids: list[str]) -> dict[str, Any]:
@@ -56,12 +27,12 @@ def kinds(messages: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def outbox(sink: Sink) -> Outbox:
+def outbox(sink: ListSink) -> Outbox:
     return Outbox(sink, encode_ndjson, codec=ReferenceEventCodec())
 
 
 async def test_a_reader_that_keeps_up_sees_every_snapshot() -> None:
-    sink = Sink()
+    sink = ListSink()
     box = outbox(sink)
     for n in range(1, 4):
         box.send_event(
@@ -79,7 +50,7 @@ async def test_a_reader_that_keeps_up_sees_every_snapshot() -> None:
 
 
 async def test_snapshots_in_one_batch_collapse_into_the_first_place() -> None:
-    sink = Sink()
+    sink = ListSink()
     box = outbox(sink)
     box.holding = True  # as while the connection handles one read of pipelined creates
     for n in range(1, 4):
@@ -99,7 +70,7 @@ async def test_snapshots_in_one_batch_collapse_into_the_first_place() -> None:
 
 
 async def test_another_event_in_between_keeps_both_snapshots_in_order() -> None:
-    sink = Sink()
+    sink = ListSink()
     box = outbox(sink)
     box.holding = True
     box.send_event("state.changed", "t", snapshot("session_created", ["a"]))
@@ -116,7 +87,7 @@ async def test_another_event_in_between_keeps_both_snapshots_in_order() -> None:
 
 
 async def test_a_slow_reader_gets_the_latest_snapshot_only() -> None:
-    sink = Sink()
+    sink = ListSink()
     box = outbox(sink)
     sink.backlog = 2 << 20  # the client stopped reading: everything queues
     sink.writable.clear()
