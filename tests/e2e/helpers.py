@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import queue
 import re
+import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pytest
@@ -205,3 +210,54 @@ async def run_batch(
         raise
     assert process.returncode is not None
     return process.returncode, stdout, stderr
+
+
+class PipedDaemon:
+    """``agentd serve`` on real pipes, written to synchronously and read by a thread into a
+    queue of decoded messages (for hypothesis tests, which are not async)."""
+
+    def __init__(
+        self,
+        framing: Framing,
+        env: dict[str, str],
+        stderr: Path,
+        *,
+        args: Sequence[str] = (),
+        cwd: Path | None = None,
+    ) -> None:
+        from agentd.wire import LspDecoder, NdjsonDecoder
+
+        self.framing = framing
+        self._stderr = stderr.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agentd", "serve", *args, "--framing", framing],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            cwd=cwd,
+        )
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._decoder = LspDecoder() if framing == "lsp" else NdjsonDecoder()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        from agentd.wire import Message
+
+        assert self.process.stdout is not None
+        while data := self.process.stdout.read1(1 << 16):
+            for event in self._decoder.feed(data):
+                assert isinstance(event, Message)
+                self.messages.put(json.loads(event.body))
+
+    def write(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def close(self, timeout: float = 10) -> int:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        code = self.process.wait(timeout=timeout)
+        self._stderr.close()
+        return code

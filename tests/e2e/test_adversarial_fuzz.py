@@ -14,9 +14,6 @@ import itertools
 import json
 import os
 import queue
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentd.wire import LspDecoder, Message, NdjsonDecoder
-from tests.e2e.helpers import Framing, frame
+from tests.e2e.helpers import Framing, PipedDaemon, frame
 
 EXAMPLES = 150  # per framing: ~300 bodies in all, well under 30 s
 ANSWER_TIMEOUT_S = 10.0
@@ -48,35 +44,12 @@ METHODS = [
 KEYS = ["id", "session_id", "limit", "cursor", "rollout_path", "resume_id", "cwd", "title", "last"]
 
 
-class LiveDaemon:
-    """A daemon on real pipes, read by a thread into a queue of decoded messages."""
+class LiveDaemon(PipedDaemon):
+    """A daemon on real pipes, probed with a ping after each body."""
 
     def __init__(self, framing: Framing, env: dict[str, str], stderr: Path) -> None:
-        self.framing = framing
-        self._stderr = stderr.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "agentd", "serve", "--framing", framing],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
-        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        super().__init__(framing, env, stderr)
         self._probes = itertools.count()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        decoder = LspDecoder() if self.framing == "lsp" else NdjsonDecoder()
-        while data := self.process.stdout.read1(1 << 16):
-            for event in decoder.feed(data):
-                assert isinstance(event, Message)
-                self.messages.put(json.loads(event.body))
-
-    def write(self, data: bytes) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(data)
-        self.process.stdin.flush()
 
     def answers_to(self, body: bytes) -> list[dict[str, Any]]:
         """Write ``body`` and a probe ping; return the responses that are not the probe's."""
@@ -99,13 +72,6 @@ class LiveDaemon:
             else:
                 answers.append(message)
         return answers
-
-    def close(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        code = self.process.wait(timeout=10)
-        self._stderr.close()
-        return code
 
 
 @pytest.fixture(scope="module", params=["lsp", "ndjson"])

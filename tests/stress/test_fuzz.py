@@ -9,9 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import queue
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,8 @@ from hypothesis import strategies as st
 
 from agentd.api.dispatch import params_type
 from agentd.api.methods import METHODS
-from agentd.wire import LspDecoder, Message, NdjsonDecoder
 from agentd.wire.jsontext import MAX_DEPTH
-from tests.e2e.helpers import Framing, frame
+from tests.e2e.helpers import Framing, PipedDaemon, frame
 from tests.history.conftest import daemon_env, serve_args
 
 from .conftest import SEED, report, scale
@@ -124,39 +120,25 @@ def messages(draw: st.DrawFn, max_depth: int) -> tuple[bytes, bool]:
     return body.encode("utf-8", "surrogatepass"), depth <= MAX_DEPTH
 
 
-class LiveDaemon:
-    """A daemon on real pipes, read by a thread into a queue of decoded responses."""
+class LiveDaemon(PipedDaemon):
+    """A daemon with the test scripts, whose responses are matched by id (events skipped)."""
 
     def __init__(self, framing: Framing, tmp_path: Path) -> None:
-        self.framing = framing
         workspace = tmp_path / "ws"
         workspace.mkdir()
-        self._stderr = (tmp_path / "stderr.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "agentd", "serve", *serve_args(), "--framing", framing],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=daemon_env(tmp_path / "home"),
-            cwd=workspace,
-        )
-        self.responses: queue.Queue[dict[str, Any]] = queue.Queue()
+        env = daemon_env(tmp_path / "home")
+        super().__init__(framing, env, tmp_path / "stderr.log", args=serve_args(), cwd=workspace)
         self.ids = itertools.count(10_000_000)
-        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        decoder = LspDecoder() if self.framing == "lsp" else NdjsonDecoder()
-        while data := self.process.stdout.read1(1 << 16):
-            for event in decoder.feed(data):
-                if isinstance(event, Message):
-                    message = json.loads(event.body)
-                    if isinstance(message, dict) and "id" in message and "method" not in message:
-                        self.responses.put(message)
+    def _response(self, timeout: float) -> dict[str, Any]:
+        """The next response (raises ``queue.Empty`` after ``timeout``)."""
+        while True:
+            message = self.messages.get(timeout=timeout)
+            if isinstance(message, dict) and "id" in message and "method" not in message:
+                return message
 
     def exchange(self, batch: list[tuple[bytes, bool]]) -> tuple[int, int]:
         """Write a batch in one write; wait (bounded) for the answer to every tracked request."""
-        assert self.process.stdin is not None
         tracked: dict[int, bytes] = {}
         chunks = []
         for body, track in batch:
@@ -164,15 +146,14 @@ class LiveDaemon:
             if track:
                 tracked[request_id] = body
             chunks.append(frame(self.framing, body.replace(b"@ID@", str(request_id).encode())))
-        self.process.stdin.write(b"".join(chunks))
-        self.process.stdin.flush()
+        self.write(b"".join(chunks))
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
         waiting = set(tracked)
         while waiting:
             remaining = deadline - time.monotonic()
             assert remaining > 0, [tracked[i][:300] for i in waiting]  # the unanswered
             try:
-                response = self.responses.get(timeout=remaining)
+                response = self._response(remaining)
             except queue.Empty:
                 continue
             if isinstance(response["id"], int):
@@ -183,25 +164,16 @@ class LiveDaemon:
     def ping(self) -> dict[str, Any]:
         request_id = next(self.ids)
         body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "system.ping"})
-        assert self.process.stdin is not None
-        self.process.stdin.write(frame(self.framing, body.encode()))
-        self.process.stdin.flush()
+        self.write(frame(self.framing, body.encode()))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                response = self.responses.get(timeout=max(0.01, deadline - time.monotonic()))
+                response = self._response(max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 break
             if response["id"] == request_id:
                 return response
         raise AssertionError("ping unanswered after the fuzz")
-
-    def close(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        code = self.process.wait(timeout=30)
-        self._stderr.close()
-        return code
 
 
 @pytest.mark.parametrize("framing", ["lsp", "ndjson"])
@@ -230,7 +202,7 @@ def test_fuzz_both_framings(tmp_path: Path, framing: Framing) -> None:
         fuzz()
         assert daemon.ping()["result"]["ok"] is True
     finally:
-        code = daemon.close()
+        code = daemon.close(timeout=30)
     assert code == 0
     assert totals["inputs"] == count
     report(
