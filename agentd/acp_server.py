@@ -17,7 +17,6 @@ import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
-from agentd.acp.connection import AcpConnection
 from agentd.acp.handshake import SESSION_METHODS, Handshake
 from agentd.config import Settings
 from agentd.rpc.connection import Connection, Handler
@@ -112,9 +111,12 @@ async def run_acp(settings: Settings, in_fd: int, out_fd: int) -> int:
     """Serve ACP on the given descriptors until stdin ends or a signal arrives."""
     reader = await open_source(in_fd)
     sink = await open_sink(out_fd)
-    connection = AcpConnection(
+    connection = Connection(
         reader, sink, framing="ndjson", max_message_size=settings.max_message_size
     )
+    # ACP's name and shape for "the request with this id is no longer wanted"
+    # (``CancelRequestNotification`` in its schema)
+    connection.cancel_notice = lambda id_: ("$/cancel_request", {"requestId": id_})
     return await AcpServer(settings, connection).run()
 
 

@@ -106,9 +106,12 @@ class Connection:
         self.refusing = False  # set after a shutdown: later requests are answered with an error
         #: Called once, after the first response is handed to the outbox (start-up work waits).
         self.after_first_response: Callable[[], None] | None = None
-        #: The notification telling the client a server→client request was given up (ACP
-        #: names it ``$/cancel_request``).
-        self.cancel_request_method = CANCEL_METHOD
+        #: The notification (method, params) telling the client that the server→client request
+        #: with this id was given up; a front door may name it its own way (ACP does).
+        self.cancel_notice: Callable[[str], tuple[str, dict[str, Any]]] = lambda id_: (
+            CANCEL_METHOD,
+            {"id": id_},
+        )
         #: Notifications handled inline by the reader, before anything read after them: a
         #: cancel must take effect before an answer that arrived in the same read can act.
         self.inline_notifications: dict[str, Callable[[Any], None]] = {}
@@ -158,7 +161,7 @@ class Connection:
             async with asyncio.timeout(timeout):
                 return await future
         except (TimeoutError, asyncio.CancelledError):
-            self.notify(self.cancel_request_method, {"id": request_id})
+            self.notify(*self.cancel_notice(request_id))
             raise
         finally:
             self._pending.pop(request_id, None)
