@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from agentd.config import ConfigError, load_config
 from agentd.tools.mcp.config import McpServerConfig, parse_table
 
 log = logging.getLogger("agentd.tools")
@@ -68,19 +69,9 @@ def tool_config(document: Mapping[str, Any]) -> ToolConfig:
 
 def load_tool_config(home: Path) -> ToolConfig:
     """``home/config.toml``'s tool settings (defaults when it is missing or invalid)."""
-    path = home / "config.toml"
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return ToolConfig()
-    except OSError as exc:
-        log.warning("cannot read %s: %s", path, exc)
-        return ToolConfig()
-    import tomllib
-
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        log.warning("ignoring %s: %s", path, exc)
+        document = load_config(home)
+    except ConfigError as exc:
+        log.warning("ignoring config.toml: %s", exc)
         return ToolConfig()
     return tool_config(document)
